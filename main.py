@@ -1,0 +1,7 @@
+from dify_plugin import DifyPluginEnv, Plugin
+
+# Reasoning models can think for minutes; the request lifetime must outlast the client's read timeout.
+plugin = Plugin(DifyPluginEnv(MAX_REQUEST_TIMEOUT=900))
+
+if __name__ == "__main__":
+    plugin.run()

@@ -1,0 +1,161 @@
+"""Together's failures as Dify's `InvokeError` classes, with the API key kept out of every message.
+
+Together answers errors as `{"error": {"message", "type", "param", "code"}}`, but older paths send
+`error` as a plain string, a top-level `message`, plain text or an HTML page from a proxy. Whatever
+the shape, the user sees Together's own words, the HTTP status and the request id.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+
+from dify_plugin.errors.model import (
+    InvokeAuthorizationError,
+    InvokeBadRequestError,
+    InvokeConnectionError,
+    InvokeError,
+    InvokeRateLimitError,
+    InvokeServerUnavailableError,
+)
+
+INVOKE_ERRORS: tuple[type[InvokeError], ...] = (
+    InvokeConnectionError,
+    InvokeServerUnavailableError,
+    InvokeRateLimitError,
+    InvokeAuthorizationError,
+    InvokeBadRequestError,
+)
+
+STATUS_ERRORS: dict[int, type[InvokeError]] = {
+    400: InvokeBadRequestError,
+    401: InvokeAuthorizationError,
+    402: InvokeAuthorizationError,  # spend limit reached: the account, not the request, must change
+    403: InvokeBadRequestError,  # Together's 403 means prompt + max_tokens exceed the context
+    404: InvokeBadRequestError,
+    413: InvokeBadRequestError,
+    422: InvokeBadRequestError,
+    429: InvokeRateLimitError,
+    500: InvokeServerUnavailableError,
+    502: InvokeServerUnavailableError,
+    503: InvokeServerUnavailableError,
+    504: InvokeServerUnavailableError,
+}
+
+# Words in an error's `type` or `code` that say which class an error without a status belongs to
+# (errors inside a 200 stream or body).
+_KIND_WORDS: tuple[tuple[type[InvokeError], tuple[str, ...]], ...] = (
+    (InvokeRateLimitError, ("rate_limit", "ratelimit", "request_limited", "token_limited", "credit_limit")),
+    (InvokeAuthorizationError, ("api_key", "authentication", "unauthorized", "permission")),
+    (InvokeBadRequestError, ("invalid_request", "invalid_params", "bad_request", "not_found", "context_length")),
+)
+
+MAX_MESSAGE_CHARS = 1000
+REDACTED = "[REDACTED]"
+
+
+def error_class_for_status(status: int) -> type[InvokeError]:
+    """The `InvokeError` subclass for an HTTP status of 400 or more."""
+    if status in STATUS_ERRORS:
+        return STATUS_ERRORS[status]
+    return InvokeServerUnavailableError if status >= 500 else InvokeBadRequestError
+
+
+def message_from_body(body: bytes | str) -> str:
+    """Together's own words from an error body of any shape; empty when the body has none."""
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    text = text.strip()
+    if not text:
+        return ""
+    try:
+        payload = json.loads(text)
+    except ValueError:
+        return _message_from_text(text)
+    return message_from_payload(payload) or _shorten(text)
+
+
+def message_from_payload(payload: object) -> str:
+    """The message inside a decoded error payload, or empty."""
+    if not isinstance(payload, Mapping):
+        return ""
+    error = payload.get("error")
+    if isinstance(error, str):
+        return _shorten(error)
+    if isinstance(error, Mapping):
+        for key in ("message", "error", "detail"):
+            if isinstance(error.get(key), str) and error[key]:
+                return _shorten(error[key])
+    for key in ("message", "detail"):
+        if isinstance(payload.get(key), str) and payload[key]:
+            return _shorten(payload[key])
+    return ""
+
+
+def error_for_response(
+    status: int, reason: str, headers: Mapping[str, str], body: bytes, secret: str
+) -> InvokeError:
+    """The `InvokeError` for a failed HTTP response, quoting Together with the key removed."""
+    message = message_from_body(body) or reason or "no error message"
+    details = f"HTTP {status}"
+    if request_id := headers.get("x-request-id"):
+        details += f", request id {request_id}"
+    description = f"Together AI: {message} ({details})"
+    return error_class_for_status(status)(redact(description, secret))
+
+
+def error_for_payload(payload: Mapping, secret: str) -> InvokeError:
+    """The `InvokeError` for an error object that arrived with HTTP 200 (in a stream or a body)."""
+    error = payload.get("error")
+    status = _status_in(error) or _status_in(payload)
+    if status:
+        cls = error_class_for_status(status)
+    else:
+        cls = _class_from_kind(error) or InvokeServerUnavailableError
+    message = message_from_payload(payload) or "Together AI reported an error without a message"
+    return cls(redact(f"Together AI: {message}", secret))
+
+
+def redact(text: str, secret: str) -> str:
+    """`text` with every occurrence of `secret` replaced; a secret too short to be a key is ignored."""
+    if secret and len(secret) >= 8:
+        text = text.replace(secret, REDACTED)
+    return text
+
+
+def _status_in(value: object) -> int | None:
+    if not isinstance(value, Mapping):
+        return None
+    for key in ("status", "status_code", "code"):
+        candidate = value.get(key)
+        if isinstance(candidate, int) and 400 <= candidate <= 599:
+            return candidate
+        if isinstance(candidate, str) and candidate.isdigit() and 400 <= int(candidate) <= 599:
+            return int(candidate)
+    return None
+
+
+def _class_from_kind(error: object) -> type[InvokeError] | None:
+    if not isinstance(error, Mapping):
+        return None
+    kind = " ".join(str(error.get(key) or "") for key in ("type", "code", "error_type")).lower()
+    for cls, words in _KIND_WORDS:
+        if any(word in kind for word in words):
+            return cls
+    return None
+
+
+def _message_from_text(text: str) -> str:
+    if text.lstrip().startswith("<"):
+        title = re.search(r"<title[^>]*>(.*?)</title>", text, re.IGNORECASE | re.DOTALL)
+        if title and title.group(1).strip():
+            return _shorten(title.group(1))
+        text = re.sub(r"<[^>]+>", " ", text)
+    return _shorten(text)
+
+
+def _shorten(text: str) -> str:
+    text = " ".join(text.split())
+    if len(text) > MAX_MESSAGE_CHARS:
+        return text[: MAX_MESSAGE_CHARS - 1] + "…"
+    return text

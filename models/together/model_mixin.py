@@ -1,0 +1,62 @@
+"""What every Together model class shares: the client, error mapping and credential validation.
+
+Each model class lists this mixin first, before its `dify_plugin` base class.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+from dify_plugin.errors.model import CredentialsValidateFailedError, InvokeError
+
+from models.together.client import TogetherClient
+from models.together.errors import INVOKE_ERRORS
+
+T = TypeVar("T")
+
+
+class TogetherModelMixin:
+    """Shared behaviour of the six Together model classes."""
+
+    @staticmethod
+    def client(credentials: Mapping[str, Any]) -> TogetherClient:
+        """A Together client for these credentials."""
+        return TogetherClient(credentials)
+
+    @property
+    def _invoke_error_mapping(self) -> dict[type[InvokeError], list[type[Exception]]]:
+        # The client raises only InvokeErrors; each maps to itself.
+        return {cls: [cls] for cls in INVOKE_ERRORS}
+
+    def _transform_invoke_error(self, error: Exception) -> InvokeError:
+        # The SDK would replace an authorization error's text with a generic one and prefix the
+        # others; Together's own message is the useful part, so an InvokeError passes unchanged.
+        if isinstance(error, InvokeError):
+            return error
+        return super()._transform_invoke_error(error)  # type: ignore[misc]
+
+    @staticmethod
+    @contextmanager
+    def validating_credentials() -> Iterator[None]:
+        """Turn any failure inside the block into `CredentialsValidateFailedError` with its message."""
+        try:
+            yield
+        except CredentialsValidateFailedError:
+            raise
+        except Exception as exc:
+            raise CredentialsValidateFailedError(str(exc)) from None
+
+    def map_stream_errors(self, stream: Generator[T, None, None]) -> Generator[T, None, None]:
+        """Re-raise what escapes a streamed result as an `InvokeError`.
+
+        The SDK maps errors raised by `_invoke` itself but not those raised while Dify iterates
+        the generator it returned.
+        """
+        try:
+            yield from stream
+        except InvokeError:
+            raise
+        except Exception as exc:
+            raise self._transform_invoke_error(exc) from exc

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 
+# As in the plugin's own start-up, the SDK's gevent patching must precede httpx's ssl import.
+import dify_plugin  # noqa: F401  isort: skip
 import pytest
 
 from models.together import client as together_client

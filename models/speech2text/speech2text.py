@@ -1,1 +1,96 @@
-"""Placeholder until its issue lands the model class."""
+"""Speech-to-text: Dify's audio file translated to a multipart upload to `/audio/transcriptions`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import IO
+
+from dify_plugin import Speech2TextModel
+from dify_plugin.entities import I18nObject
+from dify_plugin.entities.model import FetchFrom, ModelPropertyKey, ModelType
+from dify_plugin.entities.model.schema import AIModelEntity
+from dify_plugin.errors.model import InvokeBadRequestError, InvokeServerUnavailableError
+
+from models.speech2text.upload import prepare_upload
+from models.together.model_mixin import TogetherModelMixin
+
+# Together's cap on a direct upload (larger files get HTTP 413).
+DEFAULT_UPLOAD_LIMIT_MB = 80
+# What Together documents (.wav .mp3 .m4a .webm .flac), plus MP4 audio, uploaded as .m4a.
+DEFAULT_EXTENSIONS = "flac,m4a,mp3,mp4,wav,webm"
+
+
+def transcription_fields(model: str, language: str) -> dict[str, str]:
+    """The form fields before the file, `model` first as Together asks (an `AudioTranscriptionRequest`).
+
+    `language` is an ISO-639-1 code or `auto`; Together's own default is English, which would
+    garble every other language, so callers pass `auto` unless the user set one.
+    """
+    return {"model": model, "language": language, "response_format": "json"}
+
+
+class TogetherSpeech2TextModel(TogetherModelMixin, Speech2TextModel):
+    """Together's transcription models (Whisper large v3 and customizable ones)."""
+
+    def _invoke(self, model: str, credentials: dict, file: IO[bytes], user: str | None = None) -> str:
+        """The text spoken in `file`.
+
+        Raises `InvokeBadRequestError` before uploading when the file is empty, over the model's
+        `file_upload_limit` (MB) or not in one of its `supported_file_extensions`.
+        """
+        properties = self._properties(model, credentials)
+        supported = str(properties.get(ModelPropertyKey.SUPPORTED_FILE_EXTENSIONS) or DEFAULT_EXTENSIONS)
+        upload = prepare_upload(
+            file,
+            float(properties.get(ModelPropertyKey.FILE_UPLOAD_LIMIT) or DEFAULT_UPLOAD_LIMIT_MB),
+            [extension.strip().lower() for extension in supported.split(",") if extension.strip()],
+        )
+        language = str(credentials.get("language") or "").strip().lower() or "auto"
+        payload = self.client(credentials).post_multipart(
+            "/audio/transcriptions",
+            data=transcription_fields(model, language),
+            files={"file": (upload.filename, file, upload.content_type)},
+        )
+        text = payload.get("text") if isinstance(payload, Mapping) else None
+        if not isinstance(text, str):
+            raise InvokeServerUnavailableError(
+                "Together AI answered the transcription without a `text` field"
+            )
+        return text
+
+    def validate_credentials(self, model: str, credentials: Mapping) -> None:
+        """Transcribe the SDK's short demo recording, a real upload that costs seconds of audio."""
+        with self.validating_credentials(), open(self._get_demo_file_path(), "rb") as demo:
+            self._invoke(model, dict(credentials), demo)
+
+    def get_customizable_model_schema(self, model: str, credentials: Mapping) -> AIModelEntity:
+        """The schema of a transcription model the user added; `file_upload_limit` (MB) is optional."""
+        return AIModelEntity(
+            model=model,
+            label=I18nObject(en_US=model),
+            model_type=ModelType.SPEECH2TEXT,
+            fetch_from=FetchFrom.CUSTOMIZABLE_MODEL,
+            model_properties={
+                ModelPropertyKey.FILE_UPLOAD_LIMIT: _upload_limit(credentials.get("file_upload_limit")),
+                ModelPropertyKey.SUPPORTED_FILE_EXTENSIONS: DEFAULT_EXTENSIONS,
+            },
+        )
+
+    def _properties(self, model: str, credentials: dict) -> Mapping:
+        schema = self.get_model_schema(model, credentials)
+        return schema.model_properties if schema else {}
+
+
+def _upload_limit(raw: object) -> int:
+    """Megabytes from the `file_upload_limit` credential; Together's cap when empty."""
+    if raw in (None, ""):
+        return DEFAULT_UPLOAD_LIMIT_MB
+    try:
+        limit = int(str(raw).strip())
+    except ValueError:
+        limit = 0
+    if not 1 <= limit <= DEFAULT_UPLOAD_LIMIT_MB:
+        raise InvokeBadRequestError(
+            f"file_upload_limit must be a whole number of megabytes from 1 to {DEFAULT_UPLOAD_LIMIT_MB}"
+        )
+    return limit

@@ -1,1 +1,138 @@
-"""Placeholder until its issue lands the model class."""
+"""Text-to-speech: Dify's TTS calls translated to Together's `/audio/speech` and `/voices`."""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Mapping
+
+from dify_plugin import TTSModel
+from dify_plugin.entities import I18nObject
+from dify_plugin.entities.model import FetchFrom, ModelPropertyKey, ModelType
+from dify_plugin.entities.model.schema import AIModelEntity
+from dify_plugin.errors.model import InvokeBadRequestError, InvokeError
+
+from models.together.model_mixin import TogetherModelMixin
+from models.tts.speech import AUDIO_FORMAT, relay_speech
+from models.tts.voices import declared_voices, fetch_voice_names, for_language, live_voice_cache, merge_voices
+
+DEFAULT_WORD_LIMIT = 2000  # characters per request when a model declares none
+MAX_WORD_LIMIT = 100_000
+# Sentence ends (Latin and CJK) and line breaks: long text is cut after the last one inside the limit.
+SENTENCE_END = r"[.!?。！？\n]"
+VALIDATION_TEXT = "Hello."
+
+
+class TogetherTTSModel(TogetherModelMixin, TTSModel):
+    """Together's speech models (Kokoro, Orpheus, Cartesia Sonic and customizable ones)."""
+
+    def _invoke(
+        self,
+        model: str,
+        tenant_id: str,
+        credentials: dict,
+        content_text: str,
+        voice: str,
+        user: str | None = None,
+    ) -> Generator[bytes, None, None]:
+        """MP3 of `content_text` read by `voice`, relayed as Together sends it.
+
+        A voice the model does not offer (Dify keeps the voice when the model changes) is replaced
+        by the model's default. Text longer than the model's `word_limit` (characters) goes out as
+        several requests cut at sentence ends. Raises `InvokeBadRequestError` for empty text.
+        """
+        text = content_text.strip()
+        if not text:
+            raise InvokeBadRequestError("There is no text to read aloud: the text is empty")
+        client = self.client(credentials)
+        chosen = self._voice_for(model, credentials, voice)
+        limit = self._get_model_word_limit(model, credentials) or DEFAULT_WORD_LIMIT
+        pieces = self._split_text_into_sentences(text, max_length=limit, pattern=SENTENCE_END)
+        segments = [piece.strip() for piece in pieces if piece.strip()]
+        return relay_speech(client, model, chosen, segments)
+
+    def validate_credentials(self, model: str, credentials: Mapping) -> None:
+        """Synthesise a short phrase with the default voice and read the audio to its end.
+
+        Iterating matters: the request is only sent once the generator runs.
+        """
+        with self.validating_credentials():
+            for _chunk in self._invoke(model, "", dict(credentials), VALIDATION_TEXT, ""):
+                pass
+
+    def get_tts_model_voices(self, model: str, credentials: dict, language: str | None = None) -> list[dict]:
+        """`[{name, value}]` for Dify's voice picker: Together's live list for the model, labelled
+        from the declared voices; the declared voices when the live list is unavailable. With a
+        `language` (a Dify code such as "en-US"), only voices that speak it or whose language is
+        unknown.
+        """
+        schema = self.get_model_schema(model, credentials)
+        declared = (
+            declared_voices(schema.model_properties.get(ModelPropertyKey.VOICES) or []) if schema else []
+        )
+        voices = merge_voices(declared, self._live_voice_names(model, credentials))
+        return [voice.as_dify() for voice in for_language(voices, language)]
+
+    def get_customizable_model_schema(self, model: str, credentials: Mapping) -> AIModelEntity | None:
+        """The schema of a TTS model the user added, from its credentials; None without a default voice.
+
+        `default_voice` is required; `voices` (comma-separated) adds choices for the picker;
+        `word_limit` is the characters per request.
+        """
+        default_voice = str(credentials.get("default_voice") or "").strip()
+        if not default_voice:
+            return None
+        names = dict.fromkeys(
+            [default_voice, *(n.strip() for n in str(credentials.get("voices") or "").split(","))]
+        )
+        names.pop("", None)
+        return AIModelEntity(
+            model=model,
+            label=I18nObject(en_US=model),
+            model_type=ModelType.TTS,
+            fetch_from=FetchFrom.CUSTOMIZABLE_MODEL,
+            model_properties={
+                ModelPropertyKey.DEFAULT_VOICE: default_voice,
+                ModelPropertyKey.VOICES: [{"mode": name, "name": name, "language": []} for name in names],
+                ModelPropertyKey.WORD_LIMIT: _word_limit(credentials.get("word_limit")),
+                ModelPropertyKey.AUDIO_TYPE: AUDIO_FORMAT,
+                ModelPropertyKey.MAX_WORKERS: 1,
+            },
+        )
+
+    def _voice_for(self, model: str, credentials: dict, requested: str) -> str:
+        """`requested` when the model offers it (or its voices are unknown), else its default voice."""
+        offered = [voice["value"] for voice in self.get_tts_model_voices(model, credentials)]
+        requested = (requested or "").strip()
+        if requested and (requested in offered or not offered):
+            return requested
+        default = self._get_model_default_voice(model, credentials)
+        if default:
+            return str(default)
+        if offered:
+            return offered[0]
+        raise InvokeBadRequestError(
+            f"No voice was chosen and {model} has no default voice: add it as a customizable model with one"
+        )
+
+    def _live_voice_names(self, model: str, credentials: Mapping) -> list[str] | None:
+        """Together's voice names for the model (cached), or None when they cannot be had."""
+        try:
+            client = self.client(credentials)
+        except InvokeError:
+            return None  # no API key or an unusable endpoint: the declared voices still serve
+        api_key = str(credentials["api_key"]).strip()
+        return live_voice_cache.get(client.base_url, api_key, model, lambda: fetch_voice_names(client, model))
+
+
+def _word_limit(raw: object) -> int:
+    """Characters per request from the `word_limit` credential; the default when empty."""
+    if raw in (None, ""):
+        return DEFAULT_WORD_LIMIT
+    try:
+        limit = int(str(raw).strip())
+    except ValueError:
+        limit = 0
+    if not 1 <= limit <= MAX_WORD_LIMIT:
+        raise InvokeBadRequestError(
+            f"word_limit must be a whole number of characters from 1 to {MAX_WORD_LIMIT}"
+        )
+    return limit

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import Any
 
 from dify_plugin import ModerationModel
 from dify_plugin.entities import I18nObject
@@ -32,6 +31,7 @@ from dify_plugin.errors.model import InvokeBadRequestError
 
 from models.moderation.chunks import split_text
 from models.moderation.guard import guard_request, guard_verdict
+from models.together.credentials import whole_number
 from models.together.model_mixin import TogetherModelMixin
 
 logger = logging.getLogger(__name__)
@@ -86,10 +86,10 @@ class TogetherModerationModel(TogetherModelMixin, ModerationModel):
             model_type=ModelType.MODERATION,
             fetch_from=FetchFrom.CUSTOMIZABLE_MODEL,
             model_properties={
-                ModelPropertyKey.MAX_CHARACTERS_PER_CHUNK: _positive_int(
+                ModelPropertyKey.MAX_CHARACTERS_PER_CHUNK: whole_number(
                     credentials, "max_characters_per_chunk", DEFAULT_MAX_CHARACTERS_PER_CHUNK
                 ),
-                ModelPropertyKey.MAX_CHUNKS: _positive_int(credentials, "max_chunks", DEFAULT_MAX_CHUNKS),
+                ModelPropertyKey.MAX_CHUNKS: whole_number(credentials, "max_chunks", DEFAULT_MAX_CHUNKS),
             },
         )
 
@@ -101,17 +101,3 @@ class TogetherModerationModel(TogetherModelMixin, ModerationModel):
             int(properties.get(ModelPropertyKey.MAX_CHARACTERS_PER_CHUNK, DEFAULT_MAX_CHARACTERS_PER_CHUNK)),
             int(properties.get(ModelPropertyKey.MAX_CHUNKS, DEFAULT_MAX_CHUNKS)),
         )
-
-
-def _positive_int(credentials: Mapping[str, Any], name: str, default: int) -> int:
-    """A whole-number credential of at least 1; `default` when it is absent or blank."""
-    raw = credentials.get(name)
-    if raw is None or str(raw).strip() == "":
-        return default
-    try:
-        value = int(str(raw).strip())
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise InvokeBadRequestError(f"{name} must be a whole number of at least 1, got {raw!r}")
-    return value

@@ -9,9 +9,10 @@ from dify_plugin import Speech2TextModel
 from dify_plugin.entities import I18nObject
 from dify_plugin.entities.model import FetchFrom, ModelPropertyKey, ModelType
 from dify_plugin.entities.model.schema import AIModelEntity
-from dify_plugin.errors.model import InvokeBadRequestError, InvokeServerUnavailableError
+from dify_plugin.errors.model import InvokeServerUnavailableError
 
 from models.speech2text.upload import prepare_upload
+from models.together.credentials import whole_number
 from models.together.model_mixin import TogetherModelMixin
 
 # Together's cap on a direct upload (larger files get HTTP 413).
@@ -71,7 +72,9 @@ class TogetherSpeech2TextModel(TogetherModelMixin, Speech2TextModel):
             model_type=ModelType.SPEECH2TEXT,
             fetch_from=FetchFrom.CUSTOMIZABLE_MODEL,
             model_properties={
-                ModelPropertyKey.FILE_UPLOAD_LIMIT: _upload_limit(credentials.get("file_upload_limit")),
+                ModelPropertyKey.FILE_UPLOAD_LIMIT: whole_number(
+                    credentials, "file_upload_limit", DEFAULT_UPLOAD_LIMIT_MB, DEFAULT_UPLOAD_LIMIT_MB
+                ),
                 ModelPropertyKey.SUPPORTED_FILE_EXTENSIONS: DEFAULT_EXTENSIONS,
             },
         )
@@ -79,18 +82,3 @@ class TogetherSpeech2TextModel(TogetherModelMixin, Speech2TextModel):
     def _properties(self, model: str, credentials: dict) -> Mapping:
         schema = self.get_model_schema(model, credentials)
         return schema.model_properties if schema else {}
-
-
-def _upload_limit(raw: object) -> int:
-    """Megabytes from the `file_upload_limit` credential; Together's cap when empty."""
-    if raw in (None, ""):
-        return DEFAULT_UPLOAD_LIMIT_MB
-    try:
-        limit = int(str(raw).strip())
-    except ValueError:
-        limit = 0
-    if not 1 <= limit <= DEFAULT_UPLOAD_LIMIT_MB:
-        raise InvokeBadRequestError(
-            f"file_upload_limit must be a whole number of megabytes from 1 to {DEFAULT_UPLOAD_LIMIT_MB}"
-        )
-    return limit

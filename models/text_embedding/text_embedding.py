@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from typing import Any
 
 from dify_plugin import TextEmbeddingModel
 from dify_plugin.entities import I18nObject
@@ -33,10 +32,10 @@ from dify_plugin.entities.model import (
     PriceType,
 )
 from dify_plugin.entities.model.text_embedding import EmbeddingUsage, TextEmbeddingResult
-from dify_plugin.errors.model import InvokeBadRequestError
 
 from models.text_embedding.batching import embed_in_batches
 from models.text_embedding.inputs import prepare_texts
+from models.together.credentials import whole_number
 from models.together.model_mixin import TogetherModelMixin
 from models.together.tokens import count_tokens
 
@@ -87,10 +86,10 @@ class TogetherTextEmbeddingModel(TogetherModelMixin, TextEmbeddingModel):
             model_type=ModelType.TEXT_EMBEDDING,
             fetch_from=FetchFrom.CUSTOMIZABLE_MODEL,
             model_properties={
-                ModelPropertyKey.CONTEXT_SIZE: _positive_int(
+                ModelPropertyKey.CONTEXT_SIZE: whole_number(
                     credentials, "context_size", DEFAULT_CONTEXT_SIZE
                 ),
-                ModelPropertyKey.MAX_CHUNKS: _positive_int(credentials, "max_chunks", DEFAULT_MAX_CHUNKS),
+                ModelPropertyKey.MAX_CHUNKS: whole_number(credentials, "max_chunks", DEFAULT_MAX_CHUNKS),
             },
         )
 
@@ -105,17 +104,3 @@ class TogetherTextEmbeddingModel(TogetherModelMixin, TextEmbeddingModel):
             currency=price.currency,
             latency=time.perf_counter() - self.started_at,
         )
-
-
-def _positive_int(credentials: Mapping[str, Any], name: str, default: int) -> int:
-    """A whole-number credential of at least 1; `default` when it is absent or blank."""
-    raw = credentials.get(name)
-    if raw is None or str(raw).strip() == "":
-        return default
-    try:
-        value = int(str(raw).strip())
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise InvokeBadRequestError(f"{name} must be a whole number of at least 1, got {raw!r}")
-    return value

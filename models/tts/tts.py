@@ -10,6 +10,7 @@ from dify_plugin.entities.model import FetchFrom, ModelPropertyKey, ModelType
 from dify_plugin.entities.model.schema import AIModelEntity
 from dify_plugin.errors.model import InvokeBadRequestError, InvokeError
 
+from models.together.credentials import whole_number
 from models.together.model_mixin import TogetherModelMixin
 from models.tts.speech import AUDIO_FORMAT, relay_speech
 from models.tts.voices import declared_voices, fetch_voice_names, for_language, live_voice_cache, merge_voices
@@ -92,7 +93,9 @@ class TogetherTTSModel(TogetherModelMixin, TTSModel):
             model_properties={
                 ModelPropertyKey.DEFAULT_VOICE: default_voice,
                 ModelPropertyKey.VOICES: [{"mode": name, "name": name, "language": []} for name in names],
-                ModelPropertyKey.WORD_LIMIT: _word_limit(credentials.get("word_limit")),
+                ModelPropertyKey.WORD_LIMIT: whole_number(
+                    credentials, "word_limit", DEFAULT_WORD_LIMIT, MAX_WORD_LIMIT
+                ),
                 ModelPropertyKey.AUDIO_TYPE: AUDIO_FORMAT,
                 ModelPropertyKey.MAX_WORKERS: 1,
             },
@@ -121,18 +124,3 @@ class TogetherTTSModel(TogetherModelMixin, TTSModel):
             return None  # no API key or an unusable endpoint: the declared voices still serve
         api_key = str(credentials["api_key"]).strip()
         return live_voice_cache.get(client.base_url, api_key, model, lambda: fetch_voice_names(client, model))
-
-
-def _word_limit(raw: object) -> int:
-    """Characters per request from the `word_limit` credential; the default when empty."""
-    if raw in (None, ""):
-        return DEFAULT_WORD_LIMIT
-    try:
-        limit = int(str(raw).strip())
-    except ValueError:
-        limit = 0
-    if not 1 <= limit <= MAX_WORD_LIMIT:
-        raise InvokeBadRequestError(
-            f"word_limit must be a whole number of characters from 1 to {MAX_WORD_LIMIT}"
-        )
-    return limit

@@ -211,7 +211,7 @@ def test_a_body_cut_off_midway_is_a_connection_error(fake_together: FakeTogether
 @pytest.mark.parametrize(
     ("reply", "message"),
     [
-        (Reply.json({"error": {"message": "model overloaded"}}), "instead of MP3"),
+        (Reply.json({"error": {"message": "model overloaded"}}), "Together AI: model overloaded"),
         (Reply(body=SPEECH_WAV), "wav instead of MP3"),
         (Reply(body=b""), "no audio"),
     ],

@@ -9,7 +9,7 @@ PYTHON312 := $(shell for c in python3.12 $$(pyenv root 2>/dev/null)/versions/3.1
 	  if "$$c" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 12))' >/dev/null 2>&1; then \
 	    command -v "$$c" 2>/dev/null || echo "$$c"; break; fi; done)
 
-.PHONY: run test bench package try clean
+.PHONY: run test bench package try catalog clean
 
 $(PY):
 	@if [ -z "$(PYTHON312)" ]; then \
@@ -35,7 +35,31 @@ run: $(STAMP)
 	$(PY) -m main
 
 test: $(STAMP)
-	$(PY) -m pytest $(PYTEST_ARGS)
+	TOGETHERAI_REQUIRE_LLAMA=1 $(PY) -m pytest $(PYTEST_ARGS)
+
+# The plugin's own cost against local servers (not part of `make test`); the table also goes to
+# bench/results/latest.md. RUNS=n sets the runs per figure.
+bench: $(STAMP)
+	$(PY) -m bench $(if $(RUNS),--runs "$(RUNS)")
+
+# dist/togetherai-<version>.difypkg: `dify plugin package` when the CLI is on PATH, else tools/package.py.
+package: $(STAMP)
+	$(PY) -m tools.package
+
+# Invoke one model through the plugin's stdio runtime, as Dify does. Examples:
+#   make try TYPE=llm PROMPT="Write a haiku"      (no TOGETHER_API_KEY: a local llama.cpp answers)
+#   make try TYPE=tts MODEL=hexgrad/Kokoro-82M PROMPT="Hello" OUT=hello.mp3
+#   make try TYPE=speech2text FILE=clip.mp3
+#   make try TYPE=rerank PROMPT="query" DOCS="first doc|second doc"
+try: $(STAMP)
+	$(PY) -m tools.try --type "$(or $(TYPE),llm)" $(if $(MODEL),--model "$(MODEL)") \
+	  $(if $(PROMPT),--prompt "$(PROMPT)") $(if $(FILE),--file "$(FILE)") $(if $(DOCS),--docs "$(DOCS)") \
+	  $(if $(VOICE),--voice "$(VOICE)") $(if $(OUT),--out "$(OUT)") $(if $(ENDPOINT_URL),--endpoint-url "$(ENDPOINT_URL)")
+
+# Compare models/*/*.yaml with Together's GET /models (TOGETHER_API_KEY, or MODELS_JSON=saved.json);
+# WRITE=1 drafts YAMLs for new serverless models.
+catalog: $(STAMP)
+	$(PY) -m tools.catalog $(if $(MODELS_JSON),--models-json "$(MODELS_JSON)") $(if $(WRITE),--write)
 
 clean:
 	rm -rf $(VENV) dist .pytest_cache .hypothesis

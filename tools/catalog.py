@@ -1,0 +1,347 @@
+"""Catalog drift: compare the model YAMLs (`models/<type>/*.yaml`) with Together's `GET /models`.
+
+Reports models Together serves that the catalog lacks (serverless ones only: a per-token price),
+catalog models Together no longer lists, and catalog models whose context size, price or type
+differ. With `--write` it drafts a YAML per new model and adds it to `_position.yaml`; a person
+confirms the draft's features and parameters before it ships (the header comment says what).
+
+`GET /models` is a bare array of the spec's `ModelInfo` (an object with `data` is accepted too);
+`type` is an open string and `pricing` (USD per 1M tokens) may be missing.
+
+Usage: python -m tools.catalog [--models-json FILE] [--endpoint-url URL] [--write]
+Without --models-json it calls Together with TOGETHER_API_KEY.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import yaml
+from dify_plugin.errors.model import InvokeError
+
+from models.together.client import TogetherClient
+
+ROOT = Path(__file__).resolve().parents[1]
+PER_MILLION = Decimal(1_000_000)
+
+# Together's `type` → the Dify model type a new model of it is drafted as.
+DRAFT_TYPE = {
+    "chat": "llm",
+    "embedding": "text-embedding",
+    "rerank": "rerank",
+    "audio": "tts",
+    "transcribe": "speech2text",
+    "moderation": "moderation",
+}
+# Together's `type` → the Dify types a catalog entry of it may have: guard models are served as chat.
+SERVES = {together: {dify} for together, dify in DRAFT_TYPE.items()} | {"chat": {"llm", "moderation"}}
+# Types whose Together price is per token, as the YAML's; audio is priced per character or minute,
+# which `pricing.input/output` do not describe, so those prices are not compared.
+TOKEN_PRICED = {"llm", "text-embedding", "rerank", "moderation"}
+HAS_CONTEXT = {"llm", "text-embedding", "rerank", "moderation"}
+# Properties a draft starts from when its folder has no model to copy them from.
+BASE_PROPERTIES: dict[str, dict[str, Any]] = {"llm": {"mode": "chat"}, "text-embedding": {"max_chunks": 1}}
+
+
+@dataclass(frozen=True)
+class Price:
+    """USD per 1M tokens."""
+
+    input: Decimal
+    output: Decimal
+
+    def __str__(self) -> str:
+        return f"{_plain(self.input)} / {_plain(self.output)}"
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    model: str
+    model_type: str
+    path: Path
+    context_size: int | None
+    price: Price  # zero when the YAML has no pricing
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class RemoteModel:
+    id: str
+    type: str
+    display_name: str
+    context_length: int | None
+    price: Price | None  # None when the record has no pricing
+
+
+@dataclass(frozen=True)
+class Change:
+    entry: CatalogEntry
+    differences: list[str]
+
+
+@dataclass(frozen=True)
+class Drift:
+    new: list[RemoteModel]
+    retired: list[CatalogEntry]
+    changed: list[Change]
+    not_serverless: int  # models of served types without a per-token price: dedicated-only or unpriced
+
+    @property
+    def empty(self) -> bool:
+        return not (self.new or self.retired or self.changed)
+
+
+def _plain(value: Decimal) -> str:
+    return format(value.normalize(), "f")
+
+
+def _decimal(value: Any) -> Decimal:
+    # str() first: a JSON float such as 0.15 must compare equal to the YAML's "0.15".
+    return Decimal(str(value)) if value not in (None, "") else Decimal(0)
+
+
+def folder_of(model_type: str) -> str:
+    return model_type.replace("-", "_")
+
+
+def load_catalog(root: Path) -> list[CatalogEntry]:
+    """Every model YAML under `root/models/<type>/` (not `_position.yaml`), in path order."""
+    entries = []
+    for path in sorted((root / "models").glob("*/*.yaml")):
+        if path.name.startswith("_"):
+            continue
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        pricing = data.get("pricing") or {}
+        unit = _decimal(pricing.get("unit", 0))
+        context = (data.get("model_properties") or {}).get("context_size")
+        entries.append(
+            CatalogEntry(
+                model=data["model"],
+                model_type=data["model_type"],
+                path=path,
+                context_size=int(context) if context is not None else None,
+                price=Price(
+                    _decimal(pricing.get("input")) * unit * PER_MILLION,
+                    _decimal(pricing.get("output")) * unit * PER_MILLION,
+                ),
+                data=data,
+            )
+        )
+    return entries
+
+
+def parse_models(payload: Any) -> list[RemoteModel]:
+    """Together's `GET /models` body → models; raises `ValueError` when it is not a model list."""
+    records = payload.get("data") if isinstance(payload, dict) else payload
+    if not isinstance(records, list):
+        raise ValueError("GET /models did not return a list of models")
+    models = []
+    for record in records:
+        pricing = record.get("pricing")
+        context = record.get("context_length")
+        models.append(
+            RemoteModel(
+                id=record["id"],
+                type=str(record.get("type") or ""),
+                display_name=record.get("display_name") or record["id"],
+                context_length=int(context) if context else None,
+                price=Price(_decimal(pricing.get("input")), _decimal(pricing.get("output")))
+                if pricing
+                else None,
+            )
+        )
+    return models
+
+
+def is_serverless(model: RemoteModel) -> bool:
+    return model.price is not None and (model.price.input > 0 or model.price.output > 0)
+
+
+def compare(catalog: list[CatalogEntry], remote: list[RemoteModel]) -> Drift:
+    """What differs between the catalog and Together's list."""
+    by_id = {model.id: model for model in remote}
+    known = {entry.model for entry in catalog}
+    retired = [entry for entry in catalog if entry.model not in by_id]
+    changed = []
+    for entry in catalog:
+        model = by_id.get(entry.model)
+        if model is None:
+            continue
+        differences = []
+        if entry.model_type not in SERVES.get(model.type, set()):
+            differences.append(f"type: {entry.model_type} here, {model.type or 'none'} at Together")
+        if entry.model_type in HAS_CONTEXT and entry.context_size and model.context_length:
+            if entry.context_size != model.context_length:
+                differences.append(f"context: {entry.context_size} → {model.context_length}")
+        if entry.model_type in TOKEN_PRICED and model.price is not None and entry.price != model.price:
+            differences.append(f"price per 1M tokens (in / out): {entry.price} → {model.price}")
+        if differences:
+            changed.append(Change(entry, differences))
+    candidates = [model for model in remote if model.type in DRAFT_TYPE and model.id not in known]
+    new = [model for model in candidates if is_serverless(model)]
+    return Drift(new, retired, changed, not_serverless=len(candidates) - len(new))
+
+
+def render(drift: Drift, root: Path, source: str, catalog_size: int, remote_size: int) -> str:
+    """The report a person reads."""
+    lines = [f"Catalog: {catalog_size} models in models/*/. Together: {remote_size} models from {source}."]
+    if drift.empty:
+        lines.append("No drift: every catalog model is listed with the same type, context and price.")
+    if drift.new:
+        lines.append(
+            f"\nNew serverless models ({len(drift.new)}); `make catalog WRITE=1` drafts their YAMLs:"
+        )
+        for model in drift.new:
+            lines.append(f"  {DRAFT_TYPE[model.type]:<15} {model.id}  ({_facts(model)})")
+    if drift.retired:
+        lines.append(f"\nRetired ({len(drift.retired)}): in the catalog, absent from GET /models:")
+        for entry in drift.retired:
+            lines.append(f"  {entry.model_type:<15} {entry.model}  ({entry.path.relative_to(root)})")
+    if drift.changed:
+        lines.append(f"\nChanged ({len(drift.changed)}):")
+        for change in drift.changed:
+            lines.append(
+                f"  {change.entry.model_type:<15} {change.entry.model}: " + "; ".join(change.differences)
+            )
+    if drift.not_serverless:
+        lines.append(
+            f"\n{drift.not_serverless} other models of these types have no per-token price "
+            "(dedicated-only or unpriced) and are not listed as new."
+        )
+    return "\n".join(lines)
+
+
+def _facts(model: RemoteModel) -> str:
+    model_type = DRAFT_TYPE[model.type]
+    facts = [f"context {model.context_length}"] if model_type in HAS_CONTEXT and model.context_length else []
+    if model_type in TOKEN_PRICED:
+        facts.append(f"USD {model.price} per 1M tokens in / out")
+    else:
+        facts.append(f"pricing {model.price} in / out, in Together's units for {model.type}")
+    return "; ".join(facts)
+
+
+def draft(model: RemoteModel, catalog: list[CatalogEntry], root: Path) -> str:
+    """A YAML for a new model, built from Together's record and the models already in its folder."""
+    model_type = DRAFT_TYPE[model.type]
+    siblings = _in_position_order(catalog, model_type, root)
+    template = siblings[0].data if siblings else {}
+    properties = dict(template.get("model_properties") or BASE_PROPERTIES.get(model_type, {}))
+    if model_type in HAS_CONTEXT and model.context_length:
+        properties["context_size"] = model.context_length
+    # Only rules every sibling has: those are about the plugin, not about one model.
+    rule_names = [{rule["name"] for rule in s.data.get("parameter_rules") or []} for s in siblings]
+    shared = set.intersection(*rule_names) if rule_names else set()
+    rules = [rule for rule in template.get("parameter_rules") or [] if rule["name"] in shared]
+    data: dict[str, Any] = {
+        "model": model.id,
+        "label": {"en_US": model.display_name},
+        "model_type": model_type,
+        "features": [],
+        "fetch_from": "predefined-model",
+        "model_properties": properties,
+    }
+    if rules:
+        data["parameter_rules"] = rules
+    if model_type in TOKEN_PRICED and model.price is not None:
+        pricing = {"input": _plain(model.price.input)}
+        if model.price.output:
+            pricing["output"] = _plain(model.price.output)
+        data["pricing"] = {**pricing, "unit": "0.000001", "currency": "USD"}
+    source = (
+        f"the rules every {model_type} here shares, as in {siblings[0].model}" if siblings else "none copied"
+    )
+    header = (
+        "# Drafted by `make catalog WRITE=1` from Together's GET /models.\n"
+        "# Before shipping, a person confirms: features (tool-call, multi-tool-call,\n"
+        "# stream-tool-call, agent-thought, vision, structured-output),\n"
+        f"# parameter_rules ({source}),\n"
+        "# model_properties and pricing.\n"
+    )
+    return header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+
+
+def _in_position_order(catalog: list[CatalogEntry], model_type: str, root: Path) -> list[CatalogEntry]:
+    order = _position(root, model_type)
+    entries = [entry for entry in catalog if entry.model_type == model_type]
+    return sorted(entries, key=lambda e: order.index(e.model) if e.model in order else len(order))
+
+
+def _position(root: Path, model_type: str) -> list[str]:
+    path = root / "models" / folder_of(model_type) / "_position.yaml"
+    return (yaml.safe_load(path.read_text(encoding="utf-8")) or []) if path.is_file() else []
+
+
+def write_drafts(drift: Drift, catalog: list[CatalogEntry], root: Path) -> list[Path]:
+    """Write a draft YAML for each new model and list it last in its `_position.yaml`; returns the files."""
+    written = []
+    for model in drift.new:
+        model_type = DRAFT_TYPE[model.type]
+        folder = root / "models" / folder_of(model_type)
+        target = folder / f"{model.id.replace('/', '-')}.yaml"
+        if target.exists():
+            continue  # a file of that name exists under another id: a person must sort that out
+        folder.mkdir(parents=True, exist_ok=True)
+        target.write_text(draft(model, catalog, root), encoding="utf-8")
+        position = folder / "_position.yaml"
+        ids = [*_position(root, model_type), model.id]
+        position.write_text(yaml.safe_dump(ids, sort_keys=False, allow_unicode=True), encoding="utf-8")
+        written.append(target)
+    return written
+
+
+def fetch_live(api_key: str, endpoint_url: str | None) -> Any:
+    """`GET /models` through the plugin's own client: same URL handling, errors and key redaction."""
+    return TogetherClient({"api_key": api_key, "endpoint_url": endpoint_url}).get_json("/models")
+
+
+def main(argv: list[str] | None = None, root: Path = ROOT) -> int:
+    parser = argparse.ArgumentParser(prog="make catalog", description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--models-json", type=Path, help="a saved GET /models response instead of a live call"
+    )
+    parser.add_argument("--endpoint-url", help="the API base for the live call (default Together's)")
+    parser.add_argument("--write", action="store_true", help="draft YAMLs for new serverless models")
+    args = parser.parse_args(argv)
+
+    if args.models_json:
+        source = str(args.models_json)
+        payload = json.loads(args.models_json.read_text(encoding="utf-8"))
+    else:
+        api_key = os.environ.get("TOGETHER_API_KEY")
+        if not api_key:
+            print(
+                "make catalog: set TOGETHER_API_KEY to compare with Together's live list, "
+                "or pass MODELS_JSON=<file> holding a saved GET /models response.",
+                file=sys.stderr,
+            )
+            return 2
+        source = "GET /models"
+        try:
+            payload = fetch_live(api_key, args.endpoint_url)
+        except InvokeError as error:
+            print(f"make catalog: {error}", file=sys.stderr)
+            return 1
+    try:
+        remote = parse_models(payload)
+    except (ValueError, KeyError, AttributeError) as error:
+        print(f"make catalog: {source} is not a Together model list: {error!r}", file=sys.stderr)
+        return 1
+    catalog = load_catalog(root)
+    drift = compare(catalog, remote)
+    print(render(drift, root, source, len(catalog), len(remote)))
+    if args.write:
+        for path in write_drafts(drift, catalog, root):
+            print(f"wrote {path.relative_to(root)}: confirm its features and parameters before shipping")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,1 +1,109 @@
-"""Placeholder until its issue lands the model class."""
+"""Dify's LLM model type on Together's chat and completion endpoints.
+
+A thin translator: `messages` and `request` build Together's request from Dify's entities,
+the shared client sends it (retries, timeouts, error mapping), and `stream` turns the answer
+back into Dify's chunks or result. Chat-mode models use `/chat/completions`; completion-mode
+customizable models use `/completions` with a prompt built from the messages. Usage is what
+Together reports, priced from the model's YAML; only when Together reports none is it estimated
+offline (`num_tokens`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Mapping
+from typing import Any
+
+from dify_plugin import LargeLanguageModel
+from dify_plugin.entities.model import AIModelEntity
+from dify_plugin.entities.model.llm import LLMMode, LLMResult, LLMResultChunk, LLMUsage
+from dify_plugin.entities.model.message import PromptMessage, PromptMessageTool
+from dify_plugin.errors.model import InvokeBadRequestError
+
+from models.llm.messages import chat_messages, completion_prompt
+from models.llm.num_tokens import count_prompt_tokens
+from models.llm.request import chat_request, completion_request
+from models.llm.schema import customizable_schema
+from models.llm.stream import (
+    chat_chunk_delta,
+    chat_response_delta,
+    completion_chunk_delta,
+    completion_response_delta,
+    reported_tokens,
+    stream_result,
+    whole_result,
+)
+from models.together.model_mixin import TogetherModelMixin
+from models.together.tokens import count_tokens
+
+VALIDATION_PROMPT = "ping"
+VALIDATION_MAX_TOKENS = 5  # a reply is not needed, only Together's acceptance of key and model
+
+
+class TogetherLargeLanguageModel(TogetherModelMixin, LargeLanguageModel):
+    """Chat and completion models served by Together AI."""
+
+    def _invoke(
+        self,
+        model: str,
+        credentials: dict,
+        prompt_messages: list[PromptMessage],
+        model_parameters: dict,
+        tools: list[PromptMessageTool] | None = None,
+        stop: list[str] | None = None,
+        stream: bool = True,
+        user: str | None = None,
+    ) -> LLMResult | Generator[LLMResultChunk, None, None]:
+        # `user` is not sent: neither Together request schema has such a field.
+        client = self.client(credentials)
+        if self.get_model_mode(model, credentials) is LLMMode.COMPLETION:
+            if tools:
+                raise InvokeBadRequestError(f"{model} is set up in completion mode, which cannot call tools")
+            path = "/completions"
+            body = completion_request(
+                model, completion_prompt(prompt_messages), model_parameters, stop, stream
+            )
+            read_chunk, read_whole = completion_chunk_delta, completion_response_delta
+        else:
+            path = "/chat/completions"
+            body = chat_request(model, chat_messages(prompt_messages), model_parameters, tools, stop, stream)
+            read_chunk, read_whole = chat_chunk_delta, chat_response_delta
+
+        def usage_for(reported: Mapping[str, Any] | None, completion_text: str) -> LLMUsage:
+            tokens = reported_tokens(reported)
+            if tokens is None:
+                tokens = (count_prompt_tokens(prompt_messages, tools), count_tokens(completion_text))
+            return self._calc_response_usage(model, credentials, *tokens)
+
+        if stream:
+            events = client.stream_events(path, body)
+            return self.map_stream_errors(stream_result(model, events, read_chunk, stop, usage_for))
+        delta = read_whole(client.post_json(path, body))
+        return whole_result(model, prompt_messages, delta, stop, usage_for)
+
+    def get_num_tokens(
+        self,
+        model: str,
+        credentials: dict,
+        prompt_messages: list[PromptMessage],
+        tools: list[PromptMessageTool] | None = None,
+    ) -> int:
+        """An offline estimate of the prompt's tokens (see `num_tokens`)."""
+        return count_prompt_tokens(prompt_messages, tools)
+
+    def validate_credentials(self, model: str, credentials: Mapping) -> None:
+        """One minimal real request to `model`; any failure → `CredentialsValidateFailedError` with
+        Together's message."""
+        with self.validating_credentials():
+            credentials = dict(credentials)
+            client = self.client(credentials)
+            if self.get_model_mode(model, credentials) is LLMMode.COMPLETION:
+                body = {"model": model, "prompt": VALIDATION_PROMPT, "max_tokens": VALIDATION_MAX_TOKENS}
+                client.post_json("/completions", body)
+            else:
+                message = {"role": "user", "content": VALIDATION_PROMPT}
+                body = {"model": model, "messages": [message], "max_tokens": VALIDATION_MAX_TOKENS}
+                client.post_json("/chat/completions", body)
+
+    def get_customizable_model_schema(self, model: str, credentials: Mapping) -> AIModelEntity:
+        """Any Together model id, shaped by the credential switches (see `schema`)."""
+        return customizable_schema(model, credentials)

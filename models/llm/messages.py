@@ -1,0 +1,160 @@
+"""Dify prompt messages as Together's chat messages, or as one prompt for completion mode.
+
+Shapes follow the spec's `ChatCompletionMessageParam`:
+- system and developer messages → `{"role": "system", "content": str}` (Together has no
+  developer role); they carry text only.
+- user messages → a string, or a list of parts when they hold media: text → `text`, image →
+  `image_url`, video → `video_url`, audio → `audio_url` (a URL or data URI) or `input_audio`
+  for inline WAV, the one inline form the spec names. Documents have no Together part and are
+  refused with `InvokeBadRequestError` naming the file.
+- assistant messages → text with every think block removed (reasoning is shown to the user, not
+  replayed to the model), plus `tool_calls`, each with the `index` the spec requires.
+- tool results → `{"role": "tool", "tool_call_id", "content"}`.
+An empty `name` (the daemon sends `""` for every message) is left out.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from dify_plugin.entities.model.message import (
+    AssistantPromptMessage,
+    AudioPromptMessageContent,
+    DocumentPromptMessageContent,
+    ImagePromptMessageContent,
+    MultiModalPromptMessageContent,
+    PromptMessage,
+    PromptMessageRole,
+    TextPromptMessageContent,
+    ToolPromptMessage,
+    VideoPromptMessageContent,
+)
+from dify_plugin.errors.model import InvokeBadRequestError
+
+# A think block, or an unclosed one running to the end, with the whitespace after it.
+_THINK_BLOCK = re.compile(r"<think>.*?(?:</think>\s*|\Z)", re.DOTALL)
+_WAV_TYPES = frozenset({"audio/wav", "audio/x-wav", "audio/wave", "audio/vnd.wave"})
+
+
+def strip_think(text: str) -> str:
+    """`text` without its `<think>` blocks: what the model said, not how it reasoned."""
+    return _THINK_BLOCK.sub("", text) if "<think>" in text else text
+
+
+def chat_messages(prompt_messages: Sequence[PromptMessage]) -> list[dict[str, Any]]:
+    """Together chat messages for Dify's prompt messages, in order."""
+    return [_chat_message(message) for message in prompt_messages]
+
+
+def completion_prompt(prompt_messages: Sequence[PromptMessage]) -> str:
+    """The text of all messages, separated by blank lines, for `/completions`.
+
+    Dify's completion-mode apps send one message holding the rendered prompt; several are joined
+    in order. Think blocks are removed from assistant text; media parts are refused, because a
+    completion prompt is text only.
+    """
+    texts = []
+    for message in prompt_messages:
+        text = _text_only(message, "completion mode (a plain text prompt)")
+        texts.append(strip_think(text) if message.role is PromptMessageRole.ASSISTANT else text)
+    return "\n\n".join(texts)
+
+
+def _chat_message(message: PromptMessage) -> dict[str, Any]:
+    role = message.role
+    if role in (PromptMessageRole.SYSTEM, PromptMessageRole.DEVELOPER):
+        result: dict[str, Any] = {"role": "system", "content": _text_only(message, "a system message")}
+    elif role is PromptMessageRole.USER:
+        result = {"role": "user", "content": _user_content(message.content)}
+    elif role is PromptMessageRole.ASSISTANT:
+        result = _assistant_message(message)
+    elif role is PromptMessageRole.TOOL:
+        if not isinstance(message, ToolPromptMessage):
+            raise InvokeBadRequestError("A tool message needs the id of the tool call it answers")
+        result = {
+            "role": "tool",
+            "tool_call_id": message.tool_call_id,
+            "content": _text_only(message, "a tool result"),
+        }
+    else:
+        raise InvokeBadRequestError(f"Together has no chat role for {role.value!r} messages")
+    if message.name:
+        result["name"] = message.name
+    return result
+
+
+def _assistant_message(message: PromptMessage) -> dict[str, Any]:
+    result: dict[str, Any] = {
+        "role": "assistant",
+        "content": strip_think(_text_only(message, "an assistant message")),
+    }
+    calls = message.tool_calls if isinstance(message, AssistantPromptMessage) else []
+    if calls:
+        result["tool_calls"] = [
+            {
+                "index": index,
+                "id": call.id,
+                "type": "function",
+                "function": {"name": call.function.name, "arguments": call.function.arguments},
+            }
+            for index, call in enumerate(calls)
+        ]
+    return result
+
+
+def _user_content(content: Any) -> str | list[dict[str, Any]]:
+    """A string when the message is text only (every chat model takes it), else a list of parts."""
+    if content is None or isinstance(content, str):
+        return content or ""
+    if all(isinstance(part, TextPromptMessageContent) for part in content):
+        return "".join(part.data for part in content)
+    return [_user_part(part) for part in content]
+
+
+def _user_part(part: Any) -> dict[str, Any]:
+    if isinstance(part, TextPromptMessageContent):
+        return {"type": "text", "text": part.data}
+    if isinstance(part, DocumentPromptMessageContent):
+        raise InvokeBadRequestError(
+            f"Together's chat models take no document files: remove the document {_describe(part)} "
+            "or pass its text instead"
+        )
+    if isinstance(part, MultiModalPromptMessageContent) and not (part.url or part.base64_data):
+        raise InvokeBadRequestError(
+            f"The {part.type.value} part {_describe(part)} has neither a URL nor data"
+        )
+    if isinstance(part, ImagePromptMessageContent):
+        return {"type": "image_url", "image_url": {"url": part.data}}
+    if isinstance(part, VideoPromptMessageContent):
+        return {"type": "video_url", "video_url": {"url": part.data}}
+    if isinstance(part, AudioPromptMessageContent):
+        if not part.url and _is_wav(part):
+            return {"type": "input_audio", "input_audio": {"data": part.base64_data, "format": "wav"}}
+        return {"type": "audio_url", "audio_url": {"url": part.data}}
+    raise InvokeBadRequestError(f"Together has no message part for {type(part).__name__}")
+
+
+def _text_only(message: PromptMessage, where: str) -> str:
+    """The message's text; any media part raises `InvokeBadRequestError` naming it and `where`."""
+    content = message.content
+    if content is None or isinstance(content, str):
+        return content or ""
+    for part in content:
+        if not isinstance(part, TextPromptMessageContent):
+            raise InvokeBadRequestError(
+                f"Together takes only text in {where}: remove the {part.type.value} part {_describe(part)}"
+            )
+    return "".join(part.data for part in content)
+
+
+def _is_wav(part: MultiModalPromptMessageContent) -> bool:
+    return part.format.lower().lstrip(".") == "wav" or part.mime_type.lower() in _WAV_TYPES
+
+
+def _describe(part: Any) -> str:
+    """A short name for a media part in error messages: its file name, else its MIME type."""
+    if isinstance(part, MultiModalPromptMessageContent):
+        return repr(part.filename or part.mime_type or part.format)
+    return repr(type(part).__name__)

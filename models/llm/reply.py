@@ -1,0 +1,261 @@
+"""One reply's visible text and tool calls, assembled from Together's deltas in arrival order.
+
+Dify has no reasoning channel: reasoning travels inside the content as `<think>\\n…\\n</think>`
+followed by the answer. The assembler guarantees, for streamed and blocking replies alike:
+- reasoning (`reasoning` or `reasoning_content`) opens a think block, the first answer text or
+  tool call closes it, and so does the end of the reply; leading whitespace never opens one, so
+  no think block is empty;
+- the model's own inline `<think>` blocks pass through balanced (an unclosed one is closed at
+  the end) and empty ones, like Qwen's `<think>\\n\\n</think>` when thinking is off, are dropped
+  with the whitespace after them;
+- the answer ends before the first stop string, which never appears in the output: the last
+  `max(len(stop)) - 1` characters are held back until they cannot start one;
+- tool-call fragments are joined per `index` and returned whole.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from dify_plugin.entities.model.message import AssistantPromptMessage
+from dify_plugin.errors.model import InvokeServerUnavailableError
+
+THINK_OPEN = "<think>"
+THINK_CLOSE = "</think>"
+
+
+class ReplyAssembler:
+    """Turns deltas into the text to show now; `finish()` gives the rest."""
+
+    def __init__(self, stop: Sequence[str] | None = None) -> None:
+        self._stop = StopFilter(stop or [])
+        self._inline = InlineThink()
+        self._reasoning = False  # inside a think block opened for reasoning
+        self.tool_calls = ToolCallBuffers()
+        self.text = ""  # everything shown so far
+
+    @property
+    def stopped(self) -> bool:
+        """True once a stop string ended the answer; later deltas are ignored."""
+        return self._stop.hit
+
+    def add(
+        self,
+        content: str | None = None,
+        reasoning: str | None = None,
+        tool_calls: Iterable[Mapping] | None = None,
+    ) -> str:
+        """Take one delta; return the text that may be shown now (possibly empty)."""
+        if self.stopped:
+            return ""
+        out: list[str] = []
+        if reasoning and (self._reasoning or reasoning.strip()):
+            if not self._reasoning:
+                # An answer resumed by reasoning: release the held-back text, which held no stop string.
+                out.append(self._inline.push(self._stop.flush()))
+                out.append(THINK_OPEN + "\n")
+                reasoning = reasoning.lstrip()
+                self._reasoning = True
+            out.append(reasoning)
+        if content or tool_calls:
+            out.append(self._close_reasoning())
+        if content:
+            out.append(self._inline.push(self._stop.push(content)))
+        if tool_calls:
+            self.tool_calls.add(tool_calls)
+        return self._show(out)
+
+    def finish(self) -> str:
+        """The text still held back, with every open think block closed."""
+        out = [self._close_reasoning(), self._inline.push(self._stop.flush()), self._inline.flush()]
+        return self._show(out)
+
+    def _close_reasoning(self) -> str:
+        if not self._reasoning:
+            return ""
+        self._reasoning = False
+        return "\n" + THINK_CLOSE
+
+    def _show(self, pieces: list[str]) -> str:
+        text = "".join(pieces)
+        self.text += text
+        return text
+
+
+class StopFilter:
+    """Cuts the text before the first stop string, holding back what could be the start of one."""
+
+    def __init__(self, stop: Sequence[str]) -> None:
+        self._stops = [word for word in stop if word]
+        self._hold = max((len(word) for word in self._stops), default=1) - 1
+        self._buffer = ""
+        self.hit = False
+
+    def push(self, text: str) -> str:
+        """The part of the text seen so far that can be shown now."""
+        if self.hit:
+            return ""
+        self._buffer += text
+        found = [at for at in (self._buffer.find(word) for word in self._stops) if at >= 0]
+        if found:
+            self.hit = True
+            shown, self._buffer = self._buffer[: min(found)], ""
+            return shown
+        cut = max(0, len(self._buffer) - self._hold)
+        shown, self._buffer = self._buffer[:cut], self._buffer[cut:]
+        return shown
+
+    def flush(self) -> str:
+        """Everything held back (it cannot start a stop string any more)."""
+        shown, self._buffer = self._buffer, ""
+        return shown
+
+
+class InlineThink:
+    """Passes answer text through, balancing the model's own `<think>` tags and dropping empty blocks.
+
+    A trailing fragment that may be the start of a tag is held until the next text decides it.
+    """
+
+    def __init__(self) -> None:
+        self._inside = False
+        self._empty = False  # inside a block that has shown nothing yet
+        self._held = ""  # "<think>" and whitespace of a block not yet known to be non-empty
+        self._tail = ""  # a possible partial tag at the end of the last text
+        self._skip_space = False  # whitespace right after a dropped empty block is dropped too
+
+    def push(self, text: str) -> str:
+        data, self._tail = self._tail + text, ""
+        out: list[str] = []
+        position = 0
+        while position < len(data):
+            tag = THINK_CLOSE if self._inside else THINK_OPEN
+            found = data.find(tag, position)
+            if found < 0:
+                keep = _partial_tag(data, tag, position)
+                self._text(data[position : len(data) - keep], out)
+                self._tail = data[len(data) - keep :]
+                break
+            self._text(data[position:found], out)
+            self._tag(out)
+            position = found + len(tag)
+        return "".join(out)
+
+    def flush(self) -> str:
+        out: list[str] = []
+        tail, self._tail = self._tail, ""
+        self._text(tail, out)
+        if self._inside and not self._empty:
+            out.append("\n" + THINK_CLOSE)
+        self._inside, self._empty, self._held = False, False, ""
+        return "".join(out)
+
+    def _text(self, text: str, out: list[str]) -> None:
+        if not text:
+            return
+        if self._inside and self._empty:
+            if not text.strip():
+                self._held += text
+                return
+            text, self._held, self._empty = self._held + text, "", False
+        elif self._skip_space:
+            text = text.lstrip()
+            if not text:
+                return
+            self._skip_space = False
+        out.append(text)
+
+    def _tag(self, out: list[str]) -> None:
+        if not self._inside:
+            self._inside, self._empty, self._held, self._skip_space = True, True, THINK_OPEN, False
+            return
+        self._inside = False
+        if self._empty:
+            self._empty, self._held, self._skip_space = False, "", True
+        else:
+            out.append(THINK_CLOSE)
+
+
+def _partial_tag(data: str, tag: str, start: int) -> int:
+    """The length of the longest proper prefix of `tag` that `data[start:]` ends with."""
+    for length in range(min(len(tag) - 1, len(data) - start), 0, -1):
+        if data.endswith(tag[:length]):
+            return length
+    return 0
+
+
+@dataclass
+class _Call:
+    id: str = ""
+    name: str = ""
+    arguments: str = ""
+
+
+class ToolCallBuffers:
+    """Streamed tool-call fragments joined per call.
+
+    Each call is keyed by its `index`: id and name come from the first fragment carrying them,
+    arguments are concatenated. A fragment without an index starts a new call when it brings a
+    new id, and otherwise continues the latest call.
+    """
+
+    def __init__(self) -> None:
+        self._calls: dict[int, _Call] = {}
+        self._latest: int | None = None
+
+    def add(self, fragments: Iterable[Mapping[str, Any]]) -> None:
+        for fragment in fragments:
+            if not isinstance(fragment, Mapping):
+                continue
+            index = self._index(fragment)
+            call = self._calls.setdefault(index, _Call())
+            self._latest = index
+            if fragment.get("id") and not call.id:
+                call.id = str(fragment["id"])
+            function = fragment.get("function") or {}
+            if function.get("name") and not call.name:
+                call.name = str(function["name"])
+            arguments = function.get("arguments")
+            if isinstance(arguments, str):
+                call.arguments += arguments
+            elif isinstance(arguments, Mapping):  # some servers send the arguments decoded
+                call.arguments += json.dumps(arguments, ensure_ascii=False)
+
+    def __bool__(self) -> bool:
+        return bool(self._calls)
+
+    def calls(self) -> list[AssistantPromptMessage.ToolCall]:
+        """The whole calls in index order; an id Together left out is made up so results can answer it.
+
+        Raises `InvokeServerUnavailableError` for a call without a function name.
+        """
+        result = []
+        for index in sorted(self._calls):
+            call = self._calls[index]
+            if not call.name:
+                raise InvokeServerUnavailableError(
+                    f"Together AI sent tool call {index} without a function name"
+                )
+            result.append(
+                AssistantPromptMessage.ToolCall(
+                    id=call.id or f"call_{uuid.uuid4().hex}",
+                    type="function",
+                    function=AssistantPromptMessage.ToolCall.ToolCallFunction(
+                        name=call.name, arguments=call.arguments or "{}"
+                    ),
+                )
+            )
+        return result
+
+    def _index(self, fragment: Mapping[str, Any]) -> int:
+        index = fragment.get("index")
+        if isinstance(index, (int, float)) and not isinstance(index, bool):
+            return int(index)
+        known_ids = {call.id for call in self._calls.values()}
+        if self._latest is None or (fragment.get("id") and fragment["id"] not in known_ids):
+            return max(self._calls, default=-1) + 1
+        return self._latest

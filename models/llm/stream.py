@@ -1,0 +1,225 @@
+"""Together's chat and completion responses, streamed or whole, as Dify's LLM results.
+
+Events are read as the spec shapes them (`ChatCompletionChunk`, `CompletionChunk`,
+`ChatCompletionResponse`, `CompletionResponse`), tolerating what the spec leaves open:
+reasoning under `reasoning` or `reasoning_content`, usage on the finish chunk or on a last
+chunk with empty `choices`, a completion's finish reason on the choice or the chunk.
+
+Streamed contract: every chunk's content is a string (never None); text chunks carry no finish
+reason; one final chunk carries the held-back text, the whole tool calls, the mapped finish
+reason and the usage. A stream cut off before `[DONE]` is accepted only when a finish reason
+had already arrived; otherwise the `TruncatedStreamError` propagates.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from dify_plugin.entities.model.llm import LLMResult, LLMResultChunk, LLMResultChunkDelta, LLMUsage
+from dify_plugin.entities.model.message import AssistantPromptMessage, PromptMessage
+from dify_plugin.errors.model import InvokeServerUnavailableError
+
+from models.llm.reply import ReplyAssembler
+from models.together.client import TruncatedStreamError
+
+logger = logging.getLogger(__name__)
+
+# Together's FinishReason values as Dify's: `eos` is an ordinary stop.
+FINISH_REASONS = {
+    "stop": "stop",
+    "eos": "stop",
+    "length": "length",
+    "tool_calls": "tool_calls",
+    "function_call": "tool_calls",
+}
+
+# (usage Together reported or None, all text shown) → priced usage
+UsageFor = Callable[[Mapping[str, Any] | None, str], LLMUsage]
+
+
+@dataclass(frozen=True)
+class Delta:
+    """What one event (or a whole response) adds to the reply."""
+
+    content: str | None = None
+    reasoning: str | None = None
+    tool_calls: list[Mapping[str, Any]] | None = None
+    finish_reason: str | None = None
+    usage: Mapping[str, Any] | None = None
+
+
+def chat_chunk_delta(event: Mapping[str, Any]) -> Delta:
+    """The delta of a `ChatCompletionChunk` (its first choice; Dify asks for one)."""
+    choice = _first_choice(event)
+    delta = choice.get("delta") or {}
+    return Delta(
+        content=_string(delta.get("content")),
+        reasoning=_reasoning(delta),
+        tool_calls=_list(delta.get("tool_calls")),
+        finish_reason=choice.get("finish_reason"),
+        usage=_usage(event),
+    )
+
+
+def completion_chunk_delta(event: Mapping[str, Any]) -> Delta:
+    """The delta of a `CompletionChunk`: the choice's text (or chat-like delta content)."""
+    choice = _first_choice(event)
+    text = choice.get("text")
+    if not isinstance(text, str):
+        text = (choice.get("delta") or {}).get("content")
+    return Delta(
+        content=_string(text),
+        finish_reason=choice.get("finish_reason") or event.get("finish_reason"),
+        usage=_usage(event),
+    )
+
+
+def chat_response_delta(payload: Mapping[str, Any]) -> Delta:
+    """A whole `ChatCompletionResponse` as one delta; tool calls get their position as index."""
+    choice = _required_choice(payload)
+    message = choice.get("message") or {}
+    calls = _list(message.get("tool_calls"))
+    return Delta(
+        content=_string(message.get("content")),
+        reasoning=_reasoning(message),
+        tool_calls=[{"index": i, **call} for i, call in enumerate(calls)] if calls else None,
+        finish_reason=choice.get("finish_reason"),
+        usage=_usage(payload),
+    )
+
+
+def completion_response_delta(payload: Mapping[str, Any]) -> Delta:
+    """A whole `CompletionResponse` as one delta."""
+    choice = _required_choice(payload)
+    return Delta(
+        content=_string(choice.get("text")), finish_reason=choice.get("finish_reason"), usage=_usage(payload)
+    )
+
+
+def stream_result(
+    model: str,
+    events: Iterator[Mapping[str, Any]],
+    read: Callable[[Mapping[str, Any]], Delta],
+    stop: Sequence[str] | None,
+    usage_for: UsageFor,
+) -> Generator[LLMResultChunk, None, None]:
+    """Dify chunks for a stream of Together events; see the module docstring for the contract."""
+    reply = ReplyAssembler(stop)
+    finish_reason: str | None = None
+    usage: Mapping[str, Any] | None = None
+    index = 0
+    try:
+        for event in events:
+            _log_warnings(event)
+            delta = read(event)
+            usage = delta.usage or usage
+            finish_reason = delta.finish_reason or finish_reason
+            text = reply.add(delta.content, delta.reasoning, delta.tool_calls)
+            if text:
+                yield _chunk(model, index, text)
+                index += 1
+    except TruncatedStreamError:
+        if finish_reason is None:
+            raise
+        # Everything was sent; only the closing `[DONE]` (and perhaps a usage chunk) is missing.
+        logger.warning("Together AI closed a finished stream without [DONE]; keeping the answer")
+    text = reply.finish()
+    calls = reply.tool_calls.calls() if reply.tool_calls and finish_reason != "length" else []
+    yield LLMResultChunk(
+        model=model,
+        delta=LLMResultChunkDelta(
+            index=index,
+            message=AssistantPromptMessage(content=text, tool_calls=calls),
+            finish_reason="stop" if reply.stopped else _finish_reason(finish_reason),
+            usage=usage_for(usage, reply.text + _arguments(calls)),
+        ),
+    )
+
+
+def whole_result(
+    model: str,
+    prompt_messages: list[PromptMessage],
+    delta: Delta,
+    stop: Sequence[str] | None,
+    usage_for: UsageFor,
+) -> LLMResult:
+    """The Dify result for a whole response, assembled by the same rules as a stream."""
+    reply = ReplyAssembler(stop)
+    text = reply.add(delta.content, delta.reasoning, delta.tool_calls) + reply.finish()
+    calls = reply.tool_calls.calls() if reply.tool_calls and delta.finish_reason != "length" else []
+    return LLMResult(
+        model=model,
+        prompt_messages=prompt_messages,
+        message=AssistantPromptMessage(content=text, tool_calls=calls),
+        usage=usage_for(delta.usage, reply.text + _arguments(calls)),
+    )
+
+
+def reported_tokens(usage: Mapping[str, Any] | None) -> tuple[int, int] | None:
+    """(prompt, completion) tokens from Together's `UsageData`, or None when it has no counts."""
+    if not usage:
+        return None
+    prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
+    if isinstance(prompt, int) and isinstance(completion, int):
+        return prompt, completion
+    return None
+
+
+def _chunk(model: str, index: int, text: str) -> LLMResultChunk:
+    return LLMResultChunk(
+        model=model,
+        delta=LLMResultChunkDelta(index=index, message=AssistantPromptMessage(content=text, tool_calls=[])),
+    )
+
+
+def _finish_reason(raw: str | None) -> str | None:
+    if raw is None:
+        return None
+    return FINISH_REASONS.get(raw, raw)
+
+
+def _arguments(calls: list[AssistantPromptMessage.ToolCall]) -> str:
+    return "".join(call.function.name + call.function.arguments for call in calls)
+
+
+def _first_choice(event: Mapping[str, Any]) -> Mapping[str, Any]:
+    choices = event.get("choices")
+    if not isinstance(choices, list) or not choices:
+        return {}  # the usage chunk after the finish has no choices
+    for choice in choices:
+        if isinstance(choice, Mapping) and choice.get("index", 0) == 0:
+            return choice
+    return {}
+
+
+def _required_choice(payload: Mapping[str, Any]) -> Mapping[str, Any]:
+    choice = _first_choice(payload)
+    if not choice:
+        raise InvokeServerUnavailableError("Together AI answered without any choice")
+    return choice
+
+
+def _reasoning(part: Mapping[str, Any]) -> str | None:
+    return _string(part.get("reasoning")) or _string(part.get("reasoning_content"))
+
+
+def _usage(event: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    usage = event.get("usage")
+    return usage if isinstance(usage, Mapping) and reported_tokens(usage) else None
+
+
+def _string(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _list(value: Any) -> list[Mapping[str, Any]] | None:
+    return [item for item in value if isinstance(item, Mapping)] if isinstance(value, list) else None
+
+
+def _log_warnings(event: Mapping[str, Any]) -> None:
+    for warning in event.get("warnings") or []:
+        if isinstance(warning, Mapping) and warning.get("message"):
+            logger.info("Together AI warning: %s", warning["message"])

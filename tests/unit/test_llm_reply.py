@@ -1,0 +1,119 @@
+"""Reply assembly: think blocks, stop strings and tool-call buffers, whatever the chunking."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from models.llm.reply import ReplyAssembler, ToolCallBuffers
+
+
+def assemble(pieces: list[str], stop: list[str] | None = None, field: str = "content") -> str:
+    reply = ReplyAssembler(stop)
+    return "".join(reply.add(**{field: piece}) for piece in pieces) + reply.finish()
+
+
+def split(text: str, cuts: list[int]) -> list[str]:
+    points = sorted({0, len(text), *(c % (len(text) + 1) for c in cuts)})
+    return [text[a:b] for a, b in zip(points, points[1:], strict=False)]
+
+
+ANSWERS = st.text(alphabet="ab <>/thinkWeds\n", max_size=60)
+CUTS = st.lists(st.integers(min_value=0, max_value=200), max_size=12)
+
+
+@given(ANSWERS, CUTS, st.lists(st.text(alphabet="abWeds<", min_size=1, max_size=5), min_size=1, max_size=3))
+def test_stop_strings_never_leak_whatever_the_chunking(text: str, cuts: list[int], stop: list[str]) -> None:
+    reply = ReplyAssembler(stop)
+    shown = "".join(reply.add(content=piece) for piece in split(text, cuts)) + reply.finish()
+    hits = [text.find(word) for word in stop if word in text]
+    expected = text[: min(hits)] if hits else text
+    # Inline think handling may reshape the text; compare with the same text assembled whole.
+    assert shown == assemble([expected])
+    assert reply.stopped == bool(hits)
+
+
+@given(ANSWERS, CUTS)
+def test_chunking_never_changes_the_answer(text: str, cuts: list[int]) -> None:
+    assert assemble(split(text, cuts)) == assemble([text])
+
+
+@given(ANSWERS, CUTS)
+def test_think_tags_in_the_output_are_always_balanced(text: str, cuts: list[int]) -> None:
+    shown = assemble(split(text, cuts))
+    depth = 0
+    for position in range(len(shown)):
+        if shown.startswith("<think>", position):
+            depth += 1
+        elif shown.startswith("</think>", position):
+            depth -= 1
+        assert depth in (0, 1)
+    assert depth == 0
+    assert "<think></think>" not in shown.replace("\n", "").replace(" ", "")
+
+
+@pytest.mark.parametrize(
+    ("pieces", "expected"),
+    [
+        (["<think>\n\n</think>\n\nHello"], "Hello"),  # Qwen with thinking off
+        (["<thi", "nk>", "\n", "</think>", "\n", "Hi"], "Hi"),
+        (["<think>plan</think>Answer"], "<think>plan</think>Answer"),
+        (["<think>plan, cut off"], "<think>plan, cut off\n</think>"),
+        (["a < b and <b>bold</b>"], "a < b and <b>bold</b>"),
+        (["ends with <thi"], "ends with <thi"),
+    ],
+)
+def test_inline_think_blocks(pieces: list[str], expected: str) -> None:
+    assert assemble(pieces) == expected
+
+
+def test_reasoning_opens_once_and_closes_before_the_answer() -> None:
+    reply = ReplyAssembler()
+    shown = [
+        reply.add(reasoning="\n\n"),
+        reply.add(reasoning="First"),
+        reply.add(reasoning=", second."),
+        reply.add(content="Answer", reasoning=None),
+        reply.finish(),
+    ]
+    assert shown == ["", "<think>\nFirst", ", second.", "\n</think>Answer", ""]
+
+
+def test_reasoning_alone_is_closed_at_the_end_and_whitespace_alone_shows_nothing() -> None:
+    assert assemble(["Only thinking"], field="reasoning") == "<think>\nOnly thinking\n</think>"
+    assert assemble([" ", "\n"], field="reasoning") == ""
+
+
+def test_a_stop_string_also_ends_the_reasoning_shown() -> None:
+    reply = ReplyAssembler(["STOP"])
+    shown = reply.add(reasoning="think") + reply.add(content="ok STOP more") + reply.add(reasoning="again")
+    assert shown + reply.finish() == "<think>\nthink\n</think>ok "
+
+
+def test_tool_call_buffers_keep_parallel_calls_apart() -> None:
+    buffers = ToolCallBuffers()
+    buffers.add([{"index": 1, "id": "b", "function": {"name": "g", "arguments": '{"x"'}}])
+    buffers.add([{"index": 0, "id": "a", "function": {"name": "f", "arguments": ""}}])
+    buffers.add(
+        [{"index": 1, "function": {"arguments": ": 1}"}}, {"index": 0, "function": {"arguments": "{}"}}]
+    )
+    buffers.add([{"index": 0.0, "id": "ignored-later-id", "function": {"name": "ignored"}}])
+
+    calls = buffers.calls()
+
+    assert [(c.id, c.function.name, c.function.arguments) for c in calls] == [
+        ("a", "f", "{}"),
+        ("b", "g", '{"x": 1}'),
+    ]
+
+
+def test_fragments_without_index_continue_the_latest_call() -> None:
+    buffers = ToolCallBuffers()
+    buffers.add([{"id": "a", "function": {"name": "f", "arguments": '{"q":'}}])
+    buffers.add([{"function": {"arguments": ' "x"}'}}])
+    buffers.add([{"id": "b", "function": {"name": "g", "arguments": {"decoded": True}}}])
+
+    calls = buffers.calls()
+
+    assert [(c.id, c.function.arguments) for c in calls] == [("a", '{"q": "x"}'), ("b", '{"decoded": true}')]

@@ -8,7 +8,7 @@ where it has one:
 - `vision_support`: `support` declares vision;
 - `structured_output_support`: `supported` declares structured-output and adds the
   `response_format` and `json_schema` rules;
-- `agent_thought_support`: `supported` adds the `reasoning` switch, `reasoning_effort` adds the
+- `reasoning_control`: `switch` adds the `reasoning` on/off rule, `effort` adds the
   effort levels the spec names.
 Completion mode declares no features: `/completions` takes no tools, media, formats or reasoning.
 Every rule name here is one `request.py` reads.
@@ -153,10 +153,10 @@ def customizable_schema(model: str, credentials: Mapping[str, Any]) -> AIModelEn
         if credentials.get("structured_output_support") == "supported":
             features.append(ModelFeature.STRUCTURED_OUTPUT)
             rules += STRUCTURED_OUTPUT_RULES
-        reasoning = credentials.get("agent_thought_support")
-        if reasoning == "supported":
+        reasoning = credentials.get("reasoning_control")
+        if reasoning == "switch":
             rules.append(REASONING_SWITCH_RULE)
-        elif reasoning == "reasoning_effort":
+        elif reasoning == "effort":
             rules.append(REASONING_EFFORT_RULE)
     return AIModelEntity(
         model=model,

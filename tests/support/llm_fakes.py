@@ -36,7 +36,7 @@ ALL_SWITCHES = {
     "function_calling_type": "tool_call",
     "vision_support": "support",
     "structured_output_support": "supported",
-    "agent_thought_support": "supported",
+    "reasoning_control": "switch",
 }
 CUSTOM_CREDENTIALS = {**CREDENTIALS, **ALL_SWITCHES}
 

@@ -30,7 +30,7 @@ SWITCH_VALUES = {  # the option values schema.py reads, per credential variable
     "function_calling_type": {"tool_call", "no_call"},
     "vision_support": {"support", "no_support"},
     "structured_output_support": {"supported", "not_supported"},
-    "agent_thought_support": {"not_supported", "supported", "reasoning_effort"},
+    "reasoning_control": {"none", "switch", "effort"},
 }
 
 
@@ -77,7 +77,7 @@ def test_every_switch_shapes_features_and_rules() -> None:
 
 
 def test_reasoning_effort_switch_offers_the_specs_levels() -> None:
-    rules = {rule.name: rule for rule in schema(agent_thought_support="reasoning_effort").parameter_rules}
+    rules = {rule.name: rule for rule in schema(reasoning_control="effort").parameter_rules}
     assert rules["reasoning_effort"].options == ["low", "medium", "high"]
     assert "reasoning" not in rules
 
@@ -88,7 +88,7 @@ def test_completion_mode_declares_nothing_completions_cannot_do() -> None:
         function_calling_type="tool_call",
         vision_support="support",
         structured_output_support="supported",
-        agent_thought_support="supported",
+        reasoning_control="switch",
     )
 
     assert entity.model_properties[ModelPropertyKey.MODE] == "completion"

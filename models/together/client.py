@@ -12,10 +12,11 @@ from __future__ import annotations
 import email.utils
 import json
 import random
+import re
 import threading
 import time
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,7 @@ from dify_plugin.errors.model import (
 )
 
 from models.together.errors import error_for_payload, error_for_response, redact
-from models.together.sse import iter_sse_data
+from models.together.sse import iter_sse_batches
 
 DEFAULT_ENDPOINT_URL = "https://api.together.ai/v1"
 CONNECT_TIMEOUT = 10.0
@@ -43,12 +44,20 @@ MAX_RETRY_WAIT = 20.0  # a longer wait than this is the caller's decision, not o
 
 PLUGIN_ROOT = Path(__file__).resolve().parents[2]
 
+# A key travels in an HTTP header: visible ASCII only.
+_API_KEY_CHARS = re.compile(r"[\x21-\x7e]+")
+
+_DECODER = json.JSONDecoder()
+
 # Tests replace this to observe waits without spending them.
 sleep = time.sleep
 
 
 class TruncatedStreamError(InvokeConnectionError):
-    """The stream closed before Together's `[DONE]` sentinel."""
+    """The stream closed before Together's `[DONE]` sentinel.
+
+    Model classes reach Dify as a plain `InvokeConnectionError` (see `errors.as_dify_error`).
+    """
 
 
 def normalize_endpoint_url(value: str | None) -> str:
@@ -81,7 +90,9 @@ def read_timeout_from(credentials: Mapping[str, Any]) -> float:
     except (TypeError, ValueError):
         seconds = 0.0
     if not 0 < seconds <= 3600:
-        raise InvokeBadRequestError(f"read_timeout must be a number of seconds from 1 to 3600, got {raw!r}")
+        raise InvokeBadRequestError(
+            f"read_timeout must be a number of seconds above 0 and at most 3600, got {raw!r}"
+        )
     return seconds
 
 
@@ -113,25 +124,23 @@ def _pool(read_timeout: float) -> httpx.Client:
 class TogetherClient:
     """Calls Together's REST API with one user's credentials.
 
-    `credentials` needs `api_key`; `endpoint_url` and `read_timeout` are optional. `transport`
-    replaces the network (tests).
+    `credentials` needs `api_key`; `endpoint_url` and `read_timeout` are optional.
     """
 
-    def __init__(self, credentials: Mapping[str, Any], *, transport: httpx.BaseTransport | None = None):
+    def __init__(self, credentials: Mapping[str, Any]):
         api_key = str(credentials.get("api_key") or "").strip()
         if not api_key:
-            raise InvokeAuthorizationError("Together AI API key is missing: enter it in the provider settings")
+            raise InvokeAuthorizationError(
+                "Together AI API key is missing: enter it in the provider settings"
+            )
+        if not _API_KEY_CHARS.fullmatch(api_key):
+            # Sent as is, such a key fails inside the HTTP library, whose message quotes the header.
+            raise InvokeAuthorizationError(
+                "Together AI API key contains spaces, line breaks or non-ASCII characters: paste it again"
+            )
         self._api_key = api_key
         self.base_url = normalize_endpoint_url(credentials.get("endpoint_url"))
-        read_timeout = read_timeout_from(credentials)
-        if transport is None:
-            self._http = _pool(read_timeout)
-        else:
-            self._http = httpx.Client(
-                transport=transport,
-                timeout=httpx.Timeout(read_timeout, connect=CONNECT_TIMEOUT),
-                headers={"User-Agent": f"dify-plugin-togetherai/{plugin_version()}"},
-            )
+        self._http = _pool(read_timeout_from(credentials))
 
     def url(self, path: str) -> str:
         """The absolute URL of an API path such as `/chat/completions`."""
@@ -159,26 +168,61 @@ class TogetherClient:
         Raises the mapped `InvokeError` for an `error` object inside the stream, and
         `TruncatedStreamError` when the stream ends without `[DONE]`.
         """
-        with self._open("POST", path, json=body) as response:
-            with self._reading():
-                for data in iter_sse_data(response.iter_bytes()):
-                    if data == "[DONE]":
-                        return
-                    try:
-                        event = json.loads(data)
-                    except ValueError:
-                        raise InvokeServerUnavailableError(
-                            f"Together AI sent a malformed stream event: {redact(data[:200], self._api_key)!r}"
-                        ) from None
-                    if isinstance(event, dict) and event.get("error"):
-                        raise error_for_payload(event, self._api_key)
-                    yield event
-        raise TruncatedStreamError("Together AI closed the stream before it was complete; the answer is cut off")
+        with closing(self.stream_event_batches(path, body)) as batches:
+            for events in batches:
+                yield from events
 
-    def stream_bytes(self, path: str, body: Mapping[str, Any], chunk_size: int = 64 * 1024) -> Iterator[bytes]:
-        """POST `body` and yield the response body as it arrives, in chunks of at most `chunk_size`."""
+    def stream_event_batches(self, path: str, body: Mapping[str, Any]) -> Iterator[list[dict[str, Any]]]:
+        """Like `stream_events`, but the events that arrived together (completed by one read from
+        the connection) come as one list, yielded at once and never empty.
+
+        A caller that emits one message per list saves the per-message cost of a burst without
+        holding any event back. Errors are those of `stream_events`, raised after the events
+        before them have been yielded.
+        """
+        with self._open("POST", path, json=body) as response, self._reading():
+            for batch in iter_sse_batches(response.iter_bytes()):
+                done = "[DONE]" in batch
+                if done:
+                    batch = batch[: batch.index("[DONE]")]
+                events: list[dict[str, Any]] = []
+                for data in batch:
+                    event = _json_or_none(data)
+                    if not isinstance(event, dict) or event.get("error"):
+                        if events:
+                            yield events
+                        raise self._stream_error(event, data)
+                    events.append(event)
+                if events:
+                    yield events
+                if done:
+                    return
+        raise TruncatedStreamError(
+            "Together AI closed the stream before it was complete; the answer is cut off"
+        )
+
+    def _stream_error(self, event: Any, data: str) -> InvokeError:
+        """The error for a stream event that is Together's `error` object or not a JSON object."""
+        if isinstance(event, dict):
+            return error_for_payload(event, self._api_key)
+        snippet = redact(data[:200], self._api_key)  # each Together event is a JSON object
+        return InvokeServerUnavailableError(f"Together AI sent a malformed stream event: {snippet!r}")
+
+    def stream_bytes(
+        self, path: str, body: Mapping[str, Any], chunk_size: int = 64 * 1024
+    ) -> Iterator[bytes]:
+        """POST `body` and yield the response body as it arrives, in chunks of at most `chunk_size`.
+
+        A JSON answer where bytes were asked for is Together's error object sent with HTTP 200:
+        it raises the mapped `InvokeError` instead of being passed on as data.
+        """
         with self._open("POST", path, json=body) as response:
             with self._reading():
+                if response.headers.get("content-type", "").startswith("application/json"):
+                    whole = response.read()
+                    _raise_for_error_object(whole, self._api_key)
+                    yield from (whole[i : i + chunk_size] for i in range(0, len(whole), chunk_size))
+                    return
                 yield from response.iter_bytes(chunk_size)
 
     @contextmanager
@@ -195,8 +239,8 @@ class TogetherClient:
         for attempt in range(1, MAX_ATTEMPTS + 1):
             for file in (kwargs.get("files") or {}).values():
                 file[1].seek(0)
+            request = self._build(method, path, headers, kwargs)
             try:
-                request = self._http.build_request(method, self.url(path), headers=headers, **kwargs)
                 response = self._http.send(request, stream=True)
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
                 if attempt < MAX_ATTEMPTS:
@@ -221,6 +265,23 @@ class TogetherClient:
             raise error
         raise AssertionError("unreachable: the last attempt returns or raises")
 
+    def _build(
+        self, method: str, path: str, headers: dict[str, str], kwargs: dict[str, Any]
+    ) -> httpx.Request:
+        """The request; a body JSON cannot carry is the caller's bad input, not a crash."""
+        try:
+            return self._http.build_request(method, self.url(path), headers=headers, **kwargs)
+        except UnicodeEncodeError as exc:  # a lone surrogate (half an emoji) has no UTF-8 form
+            char = ord(exc.object[exc.start])
+            raise InvokeBadRequestError(
+                f"The input contains a broken character (U+{char:04X}, half of a surrogate pair) "
+                "that cannot be sent: remove or retype it"
+            ) from None
+        except ValueError as exc:  # NaN or infinity, which JSON cannot express
+            raise InvokeBadRequestError(
+                f"The request to Together AI cannot be encoded as JSON: {exc}"
+            ) from None
+
     def _json(self, response: httpx.Response) -> Any:
         try:
             with self._reading():
@@ -235,7 +296,9 @@ class TogetherClient:
             payload = json.loads(body)
         except ValueError:
             snippet = redact(body[:200].decode("utf-8", "replace"), self._api_key)
-            raise InvokeServerUnavailableError(f"Together AI returned a body that is not JSON: {snippet!r}") from None
+            raise InvokeServerUnavailableError(
+                f"Together AI returned a body that is not JSON: {snippet!r}"
+            ) from None
         if isinstance(payload, dict) and payload.get("error"):
             raise error_for_payload(payload, self._api_key)
         return payload
@@ -256,6 +319,34 @@ class TogetherClient:
         return f"Connection to Together AI at {self.base_url} {kind}: {detail}"
 
 
+def _json_or_none(text: str) -> Any:
+    """`json.loads(text)`, or None where that raises.
+
+    The usual event is exactly one JSON value; `raw_decode` parses it without `loads`' two
+    whitespace scans, which are a large part of a small event's cost. Anything else takes `loads`.
+    """
+    try:
+        value, end = _DECODER.raw_decode(text)
+        if end == len(text):
+            return value
+    except ValueError:
+        pass
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+def _raise_for_error_object(body: bytes, secret: str) -> None:
+    """Raise the mapped `InvokeError` when `body` is a JSON object carrying `error`."""
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return
+    if isinstance(payload, dict) and payload.get("error"):
+        raise error_for_payload(payload, secret)
+
+
 def _backoff(attempt: int) -> float:
     """Exponential backoff with full jitter for the wait after attempt number `attempt`."""
     return BACKOFF_BASE * 2 ** (attempt - 1) * (1 + random.random())
@@ -263,9 +354,9 @@ def _backoff(attempt: int) -> float:
 
 def _retry_wait(headers: Mapping[str, str], attempt: int) -> float | None:
     """Seconds to wait before retrying, or None when the server asks for longer than we wait."""
-    hinted = _seconds_from_header(headers.get("retry-after")) or _seconds_from_header(
-        headers.get("x-ratelimit-reset")
-    )
+    hinted = _seconds_from_header(headers.get("retry-after"))
+    if hinted is None:
+        hinted = _seconds_from_header(headers.get("x-ratelimit-reset"))
     if hinted is None:
         return _backoff(attempt)
     return hinted if hinted <= MAX_RETRY_WAIT else None

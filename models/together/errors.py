@@ -116,6 +116,18 @@ def error_for_payload(payload: Mapping, secret: str) -> InvokeError:
     return cls(redact(f"Together AI: {message}", secret))
 
 
+def as_dify_error(error: InvokeError) -> InvokeError:
+    """`error` as one of the five classes Dify knows by name, keeping its message.
+
+    The SDK reports an error to Dify by its class name, and Dify recognises only these five: a
+    subclass (such as the client's `TruncatedStreamError`) would lose its kind on the way.
+    """
+    for cls in INVOKE_ERRORS:
+        if isinstance(error, cls):
+            return error if type(error) is cls else cls(error.description)
+    return error
+
+
 def redact(text: str, secret: str) -> str:
     """`text` with every occurrence of `secret` replaced; a secret too short to be a key is ignored."""
     if secret and len(secret) >= 8:

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 from dify_plugin.errors.model import CredentialsValidateFailedError, InvokeError
 
 from models.together.client import TogetherClient
-from models.together.errors import INVOKE_ERRORS
+from models.together.errors import INVOKE_ERRORS, as_dify_error
 
 T = TypeVar("T")
 
@@ -32,9 +32,9 @@ class TogetherModelMixin:
 
     def _transform_invoke_error(self, error: Exception) -> InvokeError:
         # The SDK would replace an authorization error's text with a generic one and prefix the
-        # others; Together's own message is the useful part, so an InvokeError passes unchanged.
+        # others; Together's own message is the useful part, so an InvokeError keeps it.
         if isinstance(error, InvokeError):
-            return error
+            return as_dify_error(error)
         return super()._transform_invoke_error(error)  # type: ignore[misc]
 
     @staticmethod
@@ -56,7 +56,8 @@ class TogetherModelMixin:
         """
         try:
             yield from stream
-        except InvokeError:
-            raise
         except Exception as exc:
-            raise self._transform_invoke_error(exc) from exc
+            mapped = self._transform_invoke_error(exc)
+            if mapped is exc:
+                raise
+            raise mapped from exc

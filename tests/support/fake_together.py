@@ -56,6 +56,12 @@ class Reply:
 Handler = Callable[[Recorded], Reply]
 
 
+class _BurstReadyServer(ThreadingHTTPServer):
+    # The standard library listens with a queue of 5; a burst beyond it (concurrency tests) would
+    # be reset by the kernel and look like a network fault.
+    request_queue_size = 256
+
+
 class FakeTogether:
     """A loopback server: `route()` scripts it, `requests` records what arrived, `base_url` points at it."""
 
@@ -105,7 +111,7 @@ class FakeTogether:
                     return
                 self.wfile.write(b"0\r\n\r\n")
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self._server = _BurstReadyServer(("127.0.0.1", 0), _Handler)
         self._server.daemon_threads = True
         # A short poll keeps shutdown (every test's teardown) fast.
         self._thread = threading.Thread(target=lambda: self._server.serve_forever(poll_interval=0.05), daemon=True)

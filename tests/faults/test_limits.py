@@ -1,0 +1,84 @@
+"""Oversized inputs: refused before anything is sent (with what to change), or cut to fit each request.
+
+Each type owns its limits; this checks what they promise from the outside, against the stand-in.
+"""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from dify_plugin.errors.model import InvokeBadRequestError
+
+from models.together.tokens import count_tokens
+from tests.faults.adapters import MP3, build, chat_completion, model_class
+from tests.support.fake_together import FakeTogether, Recorded, Reply
+
+
+def needs(folder: str) -> None:
+    if model_class(folder) is None:
+        pytest.skip(f"models/{folder} is still a placeholder")
+
+
+def test_audio_over_the_upload_limit_is_refused_before_upload(
+    fake_together: FakeTogether, credentials: dict
+) -> None:
+    needs("speech2text")
+    limit_mb = 80  # whisper-large-v3's file_upload_limit
+    audio = io.BytesIO(b"RIFF\0\0\0\0WAVEfmt " + bytes(limit_mb * 1024 * 1024))
+
+    with pytest.raises(InvokeBadRequestError, match="at most 80 MB"):
+        build("speech2text").invoke("openai/whisper-large-v3", credentials, audio)
+
+    assert fake_together.requests == []
+
+
+def test_text_beyond_what_moderation_checks_is_refused_before_any_request(
+    fake_together: FakeTogether, credentials: dict
+) -> None:
+    needs("moderation")
+    model = "meta-llama/Llama-Guard-4-12B"
+    fake_together.route("POST", "/chat/completions", Reply.json(chat_completion("safe", model)))
+    text = "word " * 200_000  # a million characters
+
+    with pytest.raises(InvokeBadRequestError, match="too long to moderate"):
+        build("moderation").invoke(model, credentials, text)
+
+    assert fake_together.requests == []
+
+
+def test_embedding_batches_and_texts_are_cut_to_the_models_limits(
+    fake_together: FakeTogether, credentials: dict
+) -> None:
+    needs("text_embedding")
+
+    def embed(request: Recorded) -> Reply:
+        texts = request.json()["input"]
+        data = [{"object": "embedding", "index": i, "embedding": [0.5]} for i in range(len(texts))]
+        return Reply.json({"object": "list", "data": data})
+
+    fake_together.route("POST", "/embeddings", embed)
+    texts = [f"text {n} " + "lorem ipsum dolor " * 400 for n in range(250)]  # 250 texts of ~1,200 tokens
+
+    result = build("text_embedding").invoke("intfloat/multilingual-e5-large-instruct", credentials, texts)
+
+    assert len(result.embeddings) == 250
+    batches = [request.json()["input"] for request in fake_together.requests]
+    assert all(len(batch) <= 100 for batch in batches)  # max_chunks
+    assert all(count_tokens(text) <= 514 for batch in batches for text in batch)  # context_size
+
+
+def test_long_speech_is_sent_in_requests_within_the_word_limit(
+    fake_together: FakeTogether, credentials: dict
+) -> None:
+    needs("tts")
+    fake_together.route("GET", "/voices", Reply.json({"object": "list", "data": []}))
+    fake_together.route("POST", "/audio/speech", Reply(200, {"Content-Type": "audio/mpeg"}, MP3))
+    text = "This sentence is read aloud. " * 300  # 8,700 characters
+
+    audio = b"".join(build("tts").invoke("hexgrad/Kokoro-82M", "tenant", credentials, text, ""))
+
+    sent = [request.json()["input"] for request in fake_together.requests if request.path.endswith("/speech")]
+    assert len(sent) > 1
+    assert all(len(piece) <= 2000 for piece in sent)  # word_limit
+    assert audio == MP3 * len(sent)

@@ -1,0 +1,822 @@
+"""The shared Together client: error mapping, transport failures, streams, retries, URLs, secrets.
+
+respx stands in for Together where only the HTTP exchange matters; the `fake_together` loopback
+server is used where real sockets matter (refused connections, resets, chunked bodies, timeouts).
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+import respx
+import yaml
+from dify_plugin.errors.model import (
+    InvokeAuthorizationError,
+    InvokeBadRequestError,
+    InvokeConnectionError,
+    InvokeError,
+    InvokeRateLimitError,
+    InvokeServerUnavailableError,
+)
+
+from models.together import client as together_client
+from models.together.client import (
+    DEFAULT_ENDPOINT_URL,
+    MAX_ATTEMPTS,
+    MAX_RETRY_WAIT,
+    TogetherClient,
+    TruncatedStreamError,
+    normalize_endpoint_url,
+    read_timeout_from,
+)
+from models.together.errors import as_dify_error
+from tests.conftest import API_KEY
+from tests.support.fake_together import FakeTogether, Recorded, Reply
+
+BASE = DEFAULT_ENDPOINT_URL
+REQUEST_ID = "req-7f3a9c"
+VENDOR = "Input validation error: `max_tokens` must be at most 4096"
+
+EXPECTED_CLASS = {
+    400: InvokeBadRequestError,
+    401: InvokeAuthorizationError,
+    402: InvokeAuthorizationError,
+    403: InvokeBadRequestError,
+    404: InvokeBadRequestError,
+    413: InvokeBadRequestError,
+    422: InvokeBadRequestError,
+    429: InvokeRateLimitError,
+    500: InvokeServerUnavailableError,
+    502: InvokeServerUnavailableError,
+    503: InvokeServerUnavailableError,
+    504: InvokeServerUnavailableError,
+}
+
+# The shapes Together (and the proxies in front of it) answer errors in; each carries VENDOR.
+BODIES = {
+    "error object": lambda: httpx.Response(
+        0, json={"error": {"message": VENDOR, "type": "invalid_request_error", "param": None, "code": None}}
+    ),
+    "error string": lambda: httpx.Response(0, json={"error": VENDOR}),
+    "top-level message": lambda: httpx.Response(0, json={"code": 0, "message": VENDOR}),
+    "plain text": lambda: httpx.Response(0, text=VENDOR, headers={"Content-Type": "text/plain"}),
+    "html page": lambda: httpx.Response(
+        0,
+        text=f"<html><head><title>{VENDOR}</title></head><body><h1>nginx</h1></body></html>",
+        headers={"Content-Type": "text/html"},
+    ),
+}
+
+
+def client(**extra: str) -> TogetherClient:
+    return TogetherClient({"api_key": API_KEY, **extra})
+
+
+def reply(status: int, shape: str, headers: dict[str, str] | None = None) -> httpx.Response:
+    template = BODIES[shape]()
+    return httpx.Response(status, headers={**template.headers, **(headers or {})}, content=template.content)
+
+
+def sse(*events: object, done: bool = True) -> bytes:
+    lines = [f"data: {json.dumps(event)}\n\n" for event in events]
+    if done:
+        lines.append("data: [DONE]\n\n")
+    return "".join(lines).encode()
+
+
+def assert_clean(error: BaseException) -> None:
+    """The key is nowhere in what an error exposes."""
+    for text in (str(error), repr(error), *map(str, error.args), str(getattr(error, "description", ""))):
+        assert API_KEY not in text
+    assert error.__cause__ is None  # `from None`: no httpx exception (which holds the request) chained
+
+
+# --- status → InvokeError, every body shape -------------------------------------------------------
+
+
+@respx.mock
+@pytest.mark.parametrize("shape", list(BODIES))
+@pytest.mark.parametrize("status", list(EXPECTED_CLASS))
+def test_status_maps_to_its_invoke_error_with_the_vendors_message(status: int, shape: str) -> None:
+    route = respx.post(f"{BASE}/chat/completions").mock(
+        return_value=reply(status, shape, {"x-request-id": REQUEST_ID, "retry-after": "1"})
+    )
+
+    with pytest.raises(InvokeError) as caught:
+        client().post_json("/chat/completions", {"model": "m"})
+
+    assert type(caught.value) is EXPECTED_CLASS[status]
+    message = str(caught.value)
+    assert VENDOR in message
+    assert f"HTTP {status}" in message
+    assert REQUEST_ID in message
+    assert "<" not in message  # the page's title, not its markup
+    assert route.call_count == (MAX_ATTEMPTS if status in (429, 503) else 1)
+
+
+@respx.mock
+def test_error_without_a_body_falls_back_to_the_reason_phrase() -> None:
+    respx.get(f"{BASE}/models").mock(return_value=httpx.Response(504))
+
+    with pytest.raises(InvokeServerUnavailableError, match=r"Gateway Timeout \(HTTP 504\)"):
+        client().get_json("/models")
+
+
+@respx.mock
+def test_old_error_fields_are_read() -> None:
+    respx.get(f"{BASE}/models").mock(
+        return_value=httpx.Response(400, json={"error": {"error": VENDOR, "error_type": "invalid_request"}})
+    )
+
+    with pytest.raises(InvokeBadRequestError, match="must be at most 4096"):
+        client().get_json("/models")
+
+
+@respx.mock
+def test_unlisted_statuses_map_by_class() -> None:
+    respx.get(f"{BASE}/a").mock(return_value=httpx.Response(409, json={"error": {"message": "conflict"}}))
+    respx.get(f"{BASE}/b").mock(return_value=httpx.Response(507, text="insufficient storage"))
+
+    with pytest.raises(InvokeBadRequestError, match="conflict"):
+        client().get_json("/a")
+    with pytest.raises(InvokeServerUnavailableError, match="insufficient storage"):
+        client().get_json("/b")
+
+
+@respx.mock
+def test_a_huge_error_page_is_shortened() -> None:
+    respx.get(f"{BASE}/models").mock(return_value=httpx.Response(500, text="boom " * 10_000))
+
+    with pytest.raises(InvokeServerUnavailableError) as caught:
+        client().get_json("/models")
+
+    assert len(str(caught.value)) < 1200
+
+
+@respx.mock(assert_all_called=False)
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"messages": [{"role": "user", "content": "broken \ud83d emoji"}]}, "U\\+D83D"),
+        ({"temperature": float("nan")}, "cannot be encoded as JSON"),
+        ({"temperature": float("inf")}, "cannot be encoded as JSON"),
+    ],
+)
+def test_a_body_json_cannot_carry_is_a_bad_request_and_is_not_sent(body: dict, message: str) -> None:
+    route = respx.post(f"{BASE}/chat/completions").mock(return_value=httpx.Response(200, json={}))
+
+    with pytest.raises(InvokeBadRequestError, match=message):
+        client().post_json("/chat/completions", body)
+    with pytest.raises(InvokeBadRequestError, match=message):
+        next(client().stream_events("/chat/completions", body))
+
+    assert not route.called
+
+
+# --- 200 bodies that are not an answer ------------------------------------------------------------
+
+
+@respx.mock
+@pytest.mark.parametrize(
+    ("payload", "expected"),
+    [
+        ({"error": {"message": VENDOR, "type": "invalid_request_error"}}, InvokeBadRequestError),
+        (
+            {"error": {"message": VENDOR, "type": "rate_limit", "code": "dynamic_request_limited"}},
+            InvokeRateLimitError,
+        ),
+        ({"error": {"message": VENDOR, "code": "invalid_api_key"}}, InvokeAuthorizationError),
+        ({"error": {"message": VENDOR, "status": 503}}, InvokeServerUnavailableError),
+        ({"error": {"message": VENDOR}}, InvokeServerUnavailableError),
+        ({"error": VENDOR}, InvokeServerUnavailableError),
+    ],
+)
+def test_a_200_carrying_an_error_object_raises(payload: dict, expected: type[InvokeError]) -> None:
+    respx.post(f"{BASE}/embeddings").mock(return_value=httpx.Response(200, json=payload))
+
+    with pytest.raises(expected, match="must be at most 4096"):
+        client().post_json("/embeddings", {})
+
+
+@respx.mock
+@pytest.mark.parametrize(
+    ("body", "message"), [(b"", "empty body"), (b"  \n", "empty body"), (b"{not json", "not JSON")]
+)
+def test_an_empty_or_malformed_200_is_server_unavailable(body: bytes, message: str) -> None:
+    respx.post(f"{BASE}/rerank").mock(return_value=httpx.Response(200, content=body))
+
+    with pytest.raises(InvokeServerUnavailableError, match=message):
+        client().post_json("/rerank", {})
+
+
+@respx.mock
+def test_a_good_body_is_returned_decoded() -> None:
+    respx.get(f"{BASE}/models").mock(return_value=httpx.Response(200, json=[{"id": "m"}]))
+
+    assert client().get_json("/models") == [{"id": "m"}]
+
+
+# --- transport failures ---------------------------------------------------------------------------
+
+
+@respx.mock
+@pytest.mark.parametrize(
+    ("exc", "words"),
+    [
+        (httpx.ConnectError("connection refused"), "failed"),
+        (httpx.ConnectTimeout("connect timed out"), "timed out"),
+    ],
+)
+def test_connect_failures_are_retried_then_connection_errors(
+    exc: Exception, words: str, no_retry_waits: list[float]
+) -> None:
+    route = respx.get(f"{BASE}/models").mock(side_effect=exc)
+
+    with pytest.raises(InvokeConnectionError, match=words) as caught:
+        client().get_json("/models")
+
+    assert route.call_count == MAX_ATTEMPTS
+    assert len(no_retry_waits) == MAX_ATTEMPTS - 1
+    assert BASE in str(caught.value)
+    assert_clean(caught.value)
+
+
+@respx.mock
+@pytest.mark.parametrize(
+    "exc",
+    [
+        httpx.ReadTimeout("read timed out"),
+        httpx.ReadError("connection reset by peer"),
+        httpx.RemoteProtocolError("Server disconnected without sending a response."),
+        httpx.WriteError("broken pipe"),
+        httpx.PoolTimeout("pool timed out"),
+    ],
+)
+def test_failures_after_the_request_was_sent_are_not_retried(
+    exc: Exception, no_retry_waits: list[float]
+) -> None:
+    # The request may have reached Together (and cost tokens); sending it again is not ours to decide.
+    route = respx.post(f"{BASE}/chat/completions").mock(side_effect=exc)
+
+    with pytest.raises(InvokeConnectionError) as caught:
+        client().post_json("/chat/completions", {})
+
+    assert route.call_count == 1
+    assert no_retry_waits == []
+    assert_clean(caught.value)
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_connection_refused_on_a_real_socket(no_retry_waits: list[float]) -> None:
+    endpoint = f"http://127.0.0.1:{_closed_port()}/v1"
+
+    with pytest.raises(InvokeConnectionError, match="127.0.0.1") as caught:
+        client(endpoint_url=endpoint).get_json("/models")
+
+    assert len(no_retry_waits) == MAX_ATTEMPTS - 1
+    assert_clean(caught.value)
+
+
+@pytest.fixture
+def stall() -> Iterator[threading.Event]:
+    """Handlers wait on this event (bounded) and are released when the test ends."""
+    released = threading.Event()
+    yield released
+    released.set()
+
+
+def test_timeout_before_the_first_byte(fake_together: FakeTogether, stall: threading.Event) -> None:
+    def slow(_: Recorded) -> Reply:
+        stall.wait(10)
+        return Reply.json({"ok": True})
+
+    fake_together.route("POST", "/chat/completions", slow)
+
+    with pytest.raises(InvokeConnectionError, match="timed out") as caught:
+        client(endpoint_url=fake_together.base_url, read_timeout="0.2").post_json("/chat/completions", {})
+
+    assert len(fake_together.requests) == 1
+    assert_clean(caught.value)
+
+
+def test_timeout_between_stream_events(fake_together: FakeTogether, stall: threading.Event) -> None:
+    def chunks() -> Iterator[bytes]:
+        yield sse({"choices": [{"delta": {"content": "Hel"}}]}, done=False)
+        stall.wait(10)
+        yield b"data: [DONE]\n\n"
+
+    fake_together.route(
+        "POST",
+        "/chat/completions",
+        lambda _: Reply(200, {"Content-Type": "text/event-stream"}, chunks=chunks()),
+    )
+    received = []
+
+    with pytest.raises(InvokeConnectionError, match="timed out"):
+        for event in client(endpoint_url=fake_together.base_url, read_timeout="0.2").stream_events(
+            "/chat/completions", {}
+        ):
+            received.append(event)
+
+    assert received == [{"choices": [{"delta": {"content": "Hel"}}]}]
+    assert len(fake_together.requests) == 1
+
+
+def test_reset_mid_body(fake_together: FakeTogether) -> None:
+    fake_together.route(
+        "POST",
+        "/embeddings",
+        Reply(200, {"Content-Type": "application/json"}, chunks=[b'{"data": [{"emb'], reset=True),
+    )
+
+    with pytest.raises(InvokeConnectionError) as caught:
+        client(endpoint_url=fake_together.base_url).post_json("/embeddings", {})
+
+    assert len(fake_together.requests) == 1
+    assert_clean(caught.value)
+
+
+def test_reset_mid_stream_is_not_retried_and_not_a_success(fake_together: FakeTogether) -> None:
+    first = {"choices": [{"delta": {"content": "Hel"}}]}
+    fake_together.route(
+        "POST",
+        "/chat/completions",
+        Reply(200, {"Content-Type": "text/event-stream"}, chunks=[sse(first, done=False)], reset=True),
+    )
+    received = []
+
+    with pytest.raises(InvokeConnectionError):
+        for event in client(endpoint_url=fake_together.base_url).stream_events("/chat/completions", {}):
+            received.append(event)
+
+    assert received == [first]
+    assert len(fake_together.requests) == 1
+
+
+def test_reset_mid_audio_stream(fake_together: FakeTogether) -> None:
+    fake_together.route(
+        "POST",
+        "/audio/speech",
+        Reply(200, {"Content-Type": "audio/mpeg"}, chunks=[b"ID3" + b"\0" * 100], reset=True),
+    )
+
+    with pytest.raises(InvokeConnectionError):
+        b"".join(client(endpoint_url=fake_together.base_url).stream_bytes("/audio/speech", {}))
+
+    assert len(fake_together.requests) == 1
+
+
+def test_chunked_body_is_joined(fake_together: FakeTogether) -> None:
+    payload = json.dumps({"data": [{"embedding": [0.25] * 50}]}).encode()
+    pieces = [payload[i : i + 7] for i in range(0, len(payload), 7)]
+    fake_together.route(
+        "POST", "/embeddings", Reply(200, {"Content-Type": "application/json"}, chunks=pieces)
+    )
+
+    assert client(endpoint_url=fake_together.base_url).post_json("/embeddings", {}) == json.loads(payload)
+
+
+# --- streams --------------------------------------------------------------------------------------
+
+
+@respx.mock
+def test_stream_yields_events_in_order_and_stops_at_done() -> None:
+    events = [{"choices": [{"delta": {"content": c}}]} for c in ("a", "b", "c")]
+    respx.post(f"{BASE}/chat/completions").mock(
+        return_value=httpx.Response(200, content=sse(*events) + b'data: {"after": "done"}\n\n')
+    )
+
+    assert list(client().stream_events("/chat/completions", {"stream": True})) == events
+
+
+@respx.mock
+def test_stream_error_event_raises_the_mapped_error_after_what_came_before() -> None:
+    first = {"choices": [{"delta": {"content": "Hel"}}]}
+    error = {
+        "error": {
+            "message": "Rate limit exceeded for model",
+            "type": "rate_limit",
+            "code": "dynamic_token_limited",
+        }
+    }
+    respx.post(f"{BASE}/chat/completions").mock(return_value=httpx.Response(200, content=sse(first, error)))
+    received = []
+
+    with pytest.raises(InvokeRateLimitError, match="Rate limit exceeded for model"):
+        for event in client().stream_events("/chat/completions", {}):
+            received.append(event)
+
+    assert received == [first]
+
+
+@respx.mock
+def test_truncated_stream_is_a_connection_error() -> None:
+    first = {"choices": [{"delta": {"content": "Hel"}, "finish_reason": None}]}
+    respx.post(f"{BASE}/chat/completions").mock(
+        return_value=httpx.Response(200, content=sse(first, done=False))
+    )
+    received = []
+
+    with pytest.raises(TruncatedStreamError, match="cut off") as caught:
+        for event in client().stream_events("/chat/completions", {}):
+            received.append(event)
+
+    assert isinstance(caught.value, InvokeConnectionError)
+    assert received == [first]
+
+
+@respx.mock
+@pytest.mark.parametrize("body", [b"", b": keep-alive\n\n"])
+def test_a_stream_with_nothing_in_it_is_truncated(body: bytes) -> None:
+    respx.post(f"{BASE}/chat/completions").mock(return_value=httpx.Response(200, content=body))
+
+    with pytest.raises(TruncatedStreamError):
+        list(client().stream_events("/chat/completions", {}))
+
+
+@respx.mock
+@pytest.mark.parametrize("data", ["{broken", "[1, 2]", '"text"', "null", "42"])
+def test_a_stream_event_that_is_not_a_json_object_is_server_unavailable(data: str) -> None:
+    respx.post(f"{BASE}/chat/completions").mock(
+        return_value=httpx.Response(200, content=f"data: {data}\n\ndata: [DONE]\n\n".encode())
+    )
+
+    with pytest.raises(InvokeServerUnavailableError, match="malformed stream event"):
+        list(client().stream_events("/chat/completions", {}))
+
+
+@respx.mock
+def test_a_failed_stream_request_raises_before_any_event() -> None:
+    respx.post(f"{BASE}/chat/completions").mock(
+        return_value=httpx.Response(
+            400, json={"error": {"message": VENDOR}}, headers={"x-request-id": REQUEST_ID}
+        )
+    )
+
+    with pytest.raises(InvokeBadRequestError, match=REQUEST_ID):
+        next(client().stream_events("/chat/completions", {}))
+
+
+@respx.mock
+def test_stream_bytes_yields_the_body_in_bounded_chunks() -> None:
+    audio = bytes(range(256)) * 40
+    respx.post(f"{BASE}/audio/speech").mock(return_value=httpx.Response(200, content=audio))
+
+    chunks = list(client().stream_bytes("/audio/speech", {}, chunk_size=1000))
+
+    assert b"".join(chunks) == audio
+    assert max(map(len, chunks)) <= 1000
+
+
+@respx.mock
+def test_stream_bytes_raises_the_error_object_of_a_json_200() -> None:
+    payload = {"error": {"message": f"voice not found for key {API_KEY}", "type": "invalid_request_error"}}
+    respx.post(f"{BASE}/audio/speech").mock(return_value=httpx.Response(200, json=payload))
+
+    with pytest.raises(InvokeBadRequestError, match="voice not found") as caught:
+        list(client().stream_bytes("/audio/speech", {}))
+
+    assert_clean(caught.value)
+
+
+@respx.mock
+def test_stream_bytes_passes_other_json_on_as_data() -> None:
+    respx.post(f"{BASE}/audio/speech").mock(return_value=httpx.Response(200, json={"audio": "none"}))
+
+    chunks = list(client().stream_bytes("/audio/speech", {}, chunk_size=4))
+
+    assert json.loads(b"".join(chunks)) == {"audio": "none"}
+    assert max(map(len, chunks)) <= 4
+
+
+def test_a_truncated_stream_reaches_dify_under_a_name_it_knows() -> None:
+    # The SDK sends `type(error).__name__`; Dify maps only its five InvokeError names.
+    error = as_dify_error(TruncatedStreamError("cut off"))
+
+    assert type(error) is InvokeConnectionError
+    assert str(error) == "cut off"
+
+
+# --- retries --------------------------------------------------------------------------------------
+
+
+@respx.mock
+@pytest.mark.parametrize("status", [429, 503])
+def test_429_and_503_are_retried_then_succeed(status: int, no_retry_waits: list[float]) -> None:
+    route = respx.get(f"{BASE}/models").mock(
+        side_effect=[httpx.Response(status), httpx.Response(status), httpx.Response(200, json=[])]
+    )
+
+    assert client().get_json("/models") == []
+    assert route.call_count == 3
+    assert len(no_retry_waits) == 2
+
+
+@respx.mock
+def test_retries_are_bounded(no_retry_waits: list[float]) -> None:
+    route = respx.get(f"{BASE}/models").mock(
+        return_value=httpx.Response(429, json={"error": {"message": "slow down"}})
+    )
+
+    with pytest.raises(InvokeRateLimitError, match="slow down"):
+        client().get_json("/models")
+
+    assert route.call_count == MAX_ATTEMPTS == 3
+    assert len(no_retry_waits) == MAX_ATTEMPTS - 1
+
+
+@respx.mock
+def test_backoff_grows_with_jitter_without_hints(no_retry_waits: list[float]) -> None:
+    respx.get(f"{BASE}/models").mock(return_value=httpx.Response(503))
+
+    with pytest.raises(InvokeServerUnavailableError):
+        client().get_json("/models")
+
+    first, second = no_retry_waits
+    assert 0.5 <= first <= 1.0
+    assert 1.0 <= second <= 2.0
+
+
+@respx.mock
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ({"retry-after": "2"}, 2.0),
+        ({"retry-after": "0"}, 0.0),
+        ({"retry-after": "1.5", "x-ratelimit-reset": "9"}, 1.5),  # Retry-After wins
+        ({"x-ratelimit-reset": "3"}, 3.0),
+        ({"retry-after": "soon", "x-ratelimit-reset": "4"}, 4.0),  # an unreadable hint is skipped
+    ],
+)
+def test_retry_honours_the_servers_delay(
+    headers: dict[str, str], expected: float, no_retry_waits: list[float]
+) -> None:
+    respx.get(f"{BASE}/models").mock(
+        side_effect=[httpx.Response(429, headers=headers), httpx.Response(200, json=[])]
+    )
+
+    client().get_json("/models")
+
+    assert no_retry_waits == [expected]
+
+
+@respx.mock
+def test_retry_after_as_an_http_date(no_retry_waits: list[float]) -> None:
+    when = email.utils.formatdate(time.time() + 5, usegmt=True)
+    respx.get(f"{BASE}/models").mock(
+        side_effect=[httpx.Response(503, headers={"retry-after": when}), httpx.Response(200, json=[])]
+    )
+
+    client().get_json("/models")
+
+    [wait] = no_retry_waits
+    assert 3 <= wait <= 5  # whole seconds in the date, and the clock moves on
+
+
+@respx.mock
+def test_ratelimit_reset_as_a_unix_time(no_retry_waits: list[float]) -> None:
+    reset = str(int(time.time()) + 4)
+    respx.get(f"{BASE}/models").mock(
+        side_effect=[httpx.Response(429, headers={"x-ratelimit-reset": reset}), httpx.Response(200, json=[])]
+    )
+
+    client().get_json("/models")
+
+    [wait] = no_retry_waits
+    assert 2 <= wait <= 4
+
+
+@respx.mock
+def test_a_longer_requested_wait_than_we_spend_is_reported_at_once(no_retry_waits: list[float]) -> None:
+    route = respx.get(f"{BASE}/models").mock(
+        return_value=httpx.Response(
+            429,
+            headers={"retry-after": str(int(MAX_RETRY_WAIT) + 40)},
+            json={"error": {"message": "per-minute limit"}},
+        )
+    )
+
+    with pytest.raises(InvokeRateLimitError, match="per-minute limit"):
+        client().get_json("/models")
+
+    assert route.call_count == 1
+    assert no_retry_waits == []
+
+
+@respx.mock
+@pytest.mark.parametrize("status", [400, 401, 402, 403, 404, 413, 422, 500, 502, 504])
+def test_other_statuses_are_never_retried(status: int, no_retry_waits: list[float]) -> None:
+    route = respx.post(f"{BASE}/chat/completions").mock(
+        return_value=httpx.Response(status, headers={"retry-after": "1"})
+    )
+
+    with pytest.raises(EXPECTED_CLASS[status]):
+        client().post_json("/chat/completions", {})
+
+    assert route.call_count == 1
+    assert no_retry_waits == []
+
+
+@respx.mock
+def test_a_stream_request_is_retried_only_before_its_response_starts(no_retry_waits: list[float]) -> None:
+    route = respx.post(f"{BASE}/chat/completions").mock(
+        side_effect=[httpx.Response(503), httpx.Response(200, content=sse({"choices": []}))]
+    )
+
+    assert list(client().stream_events("/chat/completions", {})) == [{"choices": []}]
+    assert route.call_count == 2
+
+
+@respx.mock
+def test_multipart_files_are_resent_whole_on_retry(no_retry_waits: list[float]) -> None:
+    import io
+
+    audio = io.BytesIO(b"RIFF" + b"\1" * 64)
+    route = respx.post(f"{BASE}/audio/transcriptions").mock(
+        side_effect=[httpx.Response(429), httpx.Response(200, json={"text": "hi"})]
+    )
+
+    audio.read()  # a file the caller has already read must still be sent from its start
+    files = {"file": ("a.wav", audio, "audio/wav")}
+
+    assert client().post_multipart("/audio/transcriptions", {"model": "w"}, files) == {"text": "hi"}
+    for call in route.calls:
+        assert b"RIFF" + b"\1" * 64 + b"\r\n--" in call.request.content
+
+
+# --- endpoint_url, read_timeout, headers ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        (None, "https://api.together.ai/v1"),
+        ("", "https://api.together.ai/v1"),
+        ("   ", "https://api.together.ai/v1"),
+        ("https://api.together.ai", "https://api.together.ai/v1"),
+        ("https://api.together.ai/", "https://api.together.ai/v1"),
+        ("https://api.together.ai/v1", "https://api.together.ai/v1"),
+        ("https://api.together.ai/v1/", "https://api.together.ai/v1"),
+        ("  https://api.together.xyz/v1  ", "https://api.together.xyz/v1"),
+        ("http://127.0.0.1:8080", "http://127.0.0.1:8080/v1"),
+        ("https://gateway.example.com/together/", "https://gateway.example.com/together/v1"),
+        ("https://gateway.example.com/together/v1?x=1#frag", "https://gateway.example.com/together/v1"),
+        ("HTTPS://API.TOGETHER.AI/v1", "https://api.together.ai/v1"),
+    ],
+)
+def test_endpoint_url_is_normalised(given: str | None, expected: str) -> None:
+    assert normalize_endpoint_url(given) == expected
+
+
+@pytest.mark.parametrize(
+    "junk",
+    [
+        "ftp://api.together.ai",
+        "api.together.ai",
+        "/v1",
+        "https://",
+        "javascript:alert(1)",
+        "file:///etc/passwd",
+        "http://[::1",
+    ],
+)
+def test_endpoint_url_junk_is_a_bad_request(junk: str) -> None:
+    with pytest.raises(InvokeBadRequestError, match="http or https"):
+        normalize_endpoint_url(junk)
+
+
+@respx.mock
+def test_requests_go_to_the_normalised_endpoint() -> None:
+    route = respx.get("https://gateway.example.com/together/v1/models").mock(
+        return_value=httpx.Response(200, json=[])
+    )
+
+    client(endpoint_url="https://gateway.example.com/together/").get_json("/models")
+
+    assert route.called
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"), [(None, 600.0), ("", 600.0), ("30", 30.0), (0.2, 0.2), ("3600", 3600.0)]
+)
+def test_read_timeout(given: object, expected: float) -> None:
+    assert read_timeout_from({"read_timeout": given}) == expected
+
+
+@pytest.mark.parametrize("bad", ["soon", "0", "-1", "3601", "nan", "inf", [], {}])
+def test_read_timeout_out_of_range_is_a_bad_request(bad: object) -> None:
+    with pytest.raises(InvokeBadRequestError, match="read_timeout"):
+        read_timeout_from({"read_timeout": bad})
+
+
+def test_read_timeout_reaches_the_http_client() -> None:
+    assert client(read_timeout="42")._http.timeout.read == 42.0
+    assert client()._http.timeout.connect == together_client.CONNECT_TIMEOUT
+
+
+@respx.mock
+def test_headers_carry_the_key_and_the_manifest_version() -> None:
+    route = respx.get(f"{BASE}/models").mock(return_value=httpx.Response(200, json=[]))
+    manifest = yaml.safe_load((together_client.PLUGIN_ROOT / "manifest.yaml").read_text())
+
+    client().get_json("/models")
+
+    headers = route.calls[0].request.headers
+    assert headers["authorization"] == f"Bearer {API_KEY}"
+    assert headers["user-agent"] == f"dify-plugin-togetherai/{manifest['version']}"
+
+
+@pytest.mark.parametrize("key", [None, "", "   "])
+def test_a_missing_key_is_an_authorization_error(key: str | None) -> None:
+    with pytest.raises(InvokeAuthorizationError, match="API key is missing"):
+        TogetherClient({"api_key": key})
+
+
+@respx.mock
+def test_surrounding_whitespace_in_the_key_is_dropped() -> None:
+    route = respx.get(f"{BASE}/models").mock(return_value=httpx.Response(200, json=[]))
+
+    TogetherClient({"api_key": f"  {API_KEY}\n"}).get_json("/models")
+
+    assert route.calls[0].request.headers["authorization"] == f"Bearer {API_KEY}"
+
+
+# --- the key stays secret -------------------------------------------------------------------------
+
+
+@respx.mock
+@pytest.mark.parametrize("status", [400, 401, 429, 502])
+def test_a_key_echoed_by_the_server_is_redacted(status: int) -> None:
+    respx.post(f"{BASE}/chat/completions").mock(
+        return_value=httpx.Response(
+            status, json={"error": {"message": f"Invalid API key provided: {API_KEY}"}}
+        )
+    )
+
+    with pytest.raises(InvokeError) as caught:
+        client().post_json("/chat/completions", {})
+
+    assert "Invalid API key provided: [REDACTED]" in str(caught.value)
+    assert_clean(caught.value)
+
+
+@respx.mock
+@pytest.mark.parametrize(
+    "body",
+    [
+        f'{{"error": {{"message": "bad key {API_KEY}"}}}}'.encode(),  # 200 with an error object
+        f"not json {API_KEY}".encode(),
+    ],
+)
+def test_a_key_echoed_in_a_200_is_redacted(body: bytes) -> None:
+    respx.post(f"{BASE}/embeddings").mock(return_value=httpx.Response(200, content=body))
+
+    with pytest.raises(InvokeError) as caught:
+        client().post_json("/embeddings", {})
+
+    assert_clean(caught.value)
+
+
+@respx.mock
+@pytest.mark.parametrize("data", [f'{{"error": {{"message": "key {API_KEY}"}}}}', f"garbage {API_KEY}"])
+def test_a_key_echoed_in_a_stream_is_redacted(data: str) -> None:
+    respx.post(f"{BASE}/chat/completions").mock(
+        return_value=httpx.Response(200, content=f"data: {data}\n\n".encode())
+    )
+
+    with pytest.raises(InvokeError) as caught:
+        list(client().stream_events("/chat/completions", {}))
+
+    assert_clean(caught.value)
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "tgp_v1_abc\ndef-0123456789",
+        "tgp_v1_clé-0123456789",
+        "tgp_v1_abc\x00def-0123456789",
+        "tgp_v1 abc 0123456789",
+    ],
+)
+def test_a_key_that_cannot_be_a_header_is_an_authorization_error_that_does_not_echo_it(key: str) -> None:
+    with respx.mock(assert_all_called=False) as router:
+        router.get(f"{BASE}/models").mock(return_value=httpx.Response(200, json=[]))
+        with pytest.raises(InvokeAuthorizationError) as caught:
+            TogetherClient({"api_key": key}).get_json("/models")
+        assert not router.calls
+
+    for text in (str(caught.value), repr(caught.value), *map(str, caught.value.args)):
+        assert key not in text and repr(key)[1:-1] not in text

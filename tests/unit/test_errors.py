@@ -1,0 +1,175 @@
+"""Together's error bodies of every shape → Dify's InvokeError classes, in Together's words, key removed."""
+
+from __future__ import annotations
+
+import pytest
+from dify_plugin.errors.model import (
+    InvokeAuthorizationError,
+    InvokeBadRequestError,
+    InvokeError,
+    InvokeRateLimitError,
+    InvokeServerUnavailableError,
+)
+
+from models.together.errors import (
+    INVOKE_ERRORS,
+    REDACTED,
+    error_class_for_status,
+    error_for_payload,
+    error_for_response,
+    message_from_body,
+    redact,
+)
+from models.together.model_mixin import TogetherModelMixin
+
+KEY = "tgp_v1_errors-key-abcdef0123456789"
+UNAUTHORIZED = (
+    b'{"error":{"message":"Invalid API key provided. You can find your API key at '
+    b'https://api.together.xyz/settings/api-keys.","type":"invalid_request_error","param":null,'
+    b'"code":"invalid_api_key"}}'
+)
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (
+            UNAUTHORIZED,
+            "Invalid API key provided. You can find your API key at https://api.together.xyz/settings/api-keys.",
+        ),
+        (b'{"error": "model not found"}', "model not found"),
+        (b'{"error": {"error": "old style", "error_type": "invalid_request"}}', "old style"),
+        (b'{"error": {"detail": "detailed"}}', "detailed"),
+        (b'{"code": 503, "message": "The server is overloaded"}', "The server is overloaded"),
+        (b'{"detail": "Not Found"}', "Not Found"),
+        (b'{"unexpected": true}', '{"unexpected": true}'),  # no known field: the JSON itself
+        (b"[1, 2]", "[1, 2]"),
+        (
+            b"upstream connect error or disconnect/reset before headers",
+            "upstream connect error or disconnect/reset before headers",
+        ),
+        (
+            b"<html><head><title>502 Bad Gateway</title></head><body>cloudflare</body></html>",
+            "502 Bad Gateway",
+        ),
+        (b"<html><body><h1>Service</h1>\n<p>Unavailable</p></body></html>", "Service Unavailable"),
+        (b"  multi\n  line\t text  ", "multi line text"),
+        (b"\xff\xfe broken utf-8", "\ufffd\ufffd broken utf-8"),
+        (b"", ""),
+        (b"   ", ""),
+        ("already text", "already text"),
+    ],
+)
+def test_message_from_body(body: bytes | str, message: str) -> None:
+    assert message_from_body(body) == message
+
+
+def test_long_messages_are_cut() -> None:
+    message = message_from_body(b"x" * 5000)
+
+    assert len(message) == 1000
+    assert message.endswith("…")
+
+
+@pytest.mark.parametrize(
+    ("status", "cls"),
+    [
+        (400, InvokeBadRequestError),
+        (401, InvokeAuthorizationError),
+        (402, InvokeAuthorizationError),
+        (
+            403,
+            InvokeBadRequestError,
+        ),  # Together: prompt + max_tokens exceed the context, not a permission problem
+        (404, InvokeBadRequestError),
+        (408, InvokeBadRequestError),
+        (413, InvokeBadRequestError),
+        (422, InvokeBadRequestError),
+        (429, InvokeRateLimitError),
+        (500, InvokeServerUnavailableError),
+        (502, InvokeServerUnavailableError),
+        (503, InvokeServerUnavailableError),
+        (504, InvokeServerUnavailableError),
+        (529, InvokeServerUnavailableError),
+    ],
+)
+def test_status_classes(status: int, cls: type[InvokeError]) -> None:
+    assert error_class_for_status(status) is cls
+
+
+def test_response_error_quotes_message_status_and_request_id() -> None:
+    error = error_for_response(401, "Unauthorized", {"x-request-id": "abc-123"}, UNAUTHORIZED, KEY)
+
+    assert isinstance(error, InvokeAuthorizationError)
+    assert str(error) == (
+        "Together AI: Invalid API key provided. You can find your API key at "
+        "https://api.together.xyz/settings/api-keys. (HTTP 401, request id abc-123)"
+    )
+
+
+def test_response_error_without_body_or_reason() -> None:
+    assert str(error_for_response(500, "", {}, b"", KEY)) == "Together AI: no error message (HTTP 500)"
+
+
+@pytest.mark.parametrize(
+    ("payload", "cls"),
+    [
+        ({"error": {"message": "m", "status": 429}}, InvokeRateLimitError),
+        ({"error": {"message": "m", "code": "401"}}, InvokeAuthorizationError),
+        ({"error": {"message": "m"}, "status_code": 422}, InvokeBadRequestError),
+        ({"error": {"message": "m", "type": "dynamic_token_limited"}}, InvokeRateLimitError),
+        ({"error": {"message": "m", "error_type": "credit_limit"}}, InvokeRateLimitError),
+        ({"error": {"message": "m", "type": "authentication_error"}}, InvokeAuthorizationError),
+        ({"error": {"message": "m", "code": "context_length_exceeded"}}, InvokeBadRequestError),
+        ({"error": {"message": "m", "type": "server_error"}}, InvokeServerUnavailableError),
+        ({"error": {"message": "m", "code": 200}}, InvokeServerUnavailableError),  # not an error status
+        ({"error": "m"}, InvokeServerUnavailableError),
+    ],
+)
+def test_payload_error_class(payload: dict, cls: type[InvokeError]) -> None:
+    error = error_for_payload(payload, KEY)
+
+    assert type(error) is cls
+    assert str(error) == "Together AI: m"
+
+
+def test_payload_error_without_message() -> None:
+    error = error_for_payload({"error": {"type": "server_error"}}, KEY)
+
+    assert str(error) == "Together AI: Together AI reported an error without a message"
+
+
+def test_key_is_redacted_everywhere() -> None:
+    body = f'{{"error": {{"message": "key {KEY} is revoked; {KEY}"}}}}'.encode()
+
+    for error in (
+        error_for_response(401, "Unauthorized", {"x-request-id": KEY}, body, KEY),
+        error_for_payload({"error": {"message": f"key {KEY}"}}, KEY),
+    ):
+        assert KEY not in str(error)
+        assert KEY not in repr(error.args)
+        assert REDACTED in str(error)
+
+
+def test_redact_leaves_text_alone_for_a_key_too_short_to_be_one() -> None:
+    # Redacting "a" would wreck every message; a real key is never this short.
+    assert redact("a cat", "a") == "a cat"
+    assert redact("key 12345678 here", "12345678") == f"key {REDACTED} here"
+
+
+def test_every_model_class_maps_each_invoke_error_to_itself() -> None:
+    class Probe(TogetherModelMixin):
+        pass
+
+    mapping = Probe()._invoke_error_mapping
+    assert set(mapping) == set(INVOKE_ERRORS)
+    assert all(mapping[cls] == [cls] for cls in INVOKE_ERRORS)
+
+
+def test_transform_keeps_togethers_message_for_authorization_errors() -> None:
+    class Probe(TogetherModelMixin):
+        pass
+
+    error = InvokeAuthorizationError("Together AI: Invalid API key provided (HTTP 401)")
+
+    assert Probe()._transform_invoke_error(error) is error

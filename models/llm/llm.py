@@ -28,6 +28,7 @@ from models.llm.stream import (
     chat_response_delta,
     completion_chunk_delta,
     completion_response_delta,
+    plain_chat_text,
     reported_tokens,
     stream_result,
     whole_result,
@@ -62,11 +63,11 @@ class TogetherLargeLanguageModel(TogetherModelMixin, LargeLanguageModel):
             body = completion_request(
                 model, completion_prompt(prompt_messages), model_parameters, stop, stream
             )
-            read_chunk, read_whole = completion_chunk_delta, completion_response_delta
+            read_chunk, read_whole, plain_text = completion_chunk_delta, completion_response_delta, None
         else:
             path = "/chat/completions"
             body = chat_request(model, chat_messages(prompt_messages), model_parameters, tools, stop, stream)
-            read_chunk, read_whole = chat_chunk_delta, chat_response_delta
+            read_chunk, read_whole, plain_text = chat_chunk_delta, chat_response_delta, plain_chat_text
 
         def usage_for(reported: Mapping[str, Any] | None, completion_text: str) -> LLMUsage:
             tokens = reported_tokens(reported)
@@ -75,8 +76,9 @@ class TogetherLargeLanguageModel(TogetherModelMixin, LargeLanguageModel):
             return self._calc_response_usage(model, credentials, *tokens)
 
         if stream:
-            events = client.stream_events(path, body)
-            return self.map_stream_errors(stream_result(model, events, read_chunk, stop, usage_for))
+            batches = client.stream_event_batches(path, body)
+            chunks = stream_result(model, batches, read_chunk, stop, usage_for, plain_text)
+            return self.map_stream_errors(chunks)
         delta = read_whole(client.post_json(path, body))
         return whole_result(model, prompt_messages, delta, stop, usage_for)
 

@@ -36,7 +36,12 @@ class ReplyAssembler:
         self._inline = InlineThink()
         self._reasoning = False  # inside a think block opened for reasoning
         self.tool_calls = ToolCallBuffers()
-        self.text = ""  # everything shown so far
+        self._shown: list[str] = []  # everything shown so far; joined once, at the end
+
+    @property
+    def text(self) -> str:
+        """Everything shown so far."""
+        return "".join(self._shown)
 
     @property
     def stopped(self) -> bool:
@@ -55,8 +60,10 @@ class ReplyAssembler:
         out: list[str] = []
         if reasoning and (self._reasoning or reasoning.strip()):
             if not self._reasoning:
-                # An answer resumed by reasoning: release the held-back text, which held no stop string.
+                # An answer resumed by reasoning: no more answer text can complete a held-back stop string.
                 out.append(self._inline.push(self._stop.flush()))
+                if self.stopped:
+                    return self._show(out)
                 out.append(THINK_OPEN + "\n")
                 reasoning = reasoning.lstrip()
                 self._reasoning = True
@@ -82,12 +89,12 @@ class ReplyAssembler:
 
     def _show(self, pieces: list[str]) -> str:
         text = "".join(pieces)
-        self.text += text
+        self._shown.append(text)
         return text
 
 
 class StopFilter:
-    """Cuts the text before the first stop string, holding back what could be the start of one."""
+    """Cuts the text before the first stop string, holding back what could still become one."""
 
     def __init__(self, stop: Sequence[str]) -> None:
         self._stops = [word for word in stop if word]
@@ -100,19 +107,35 @@ class StopFilter:
         if self.hit:
             return ""
         self._buffer += text
-        found = [at for at in (self._buffer.find(word) for word in self._stops) if at >= 0]
-        if found:
-            self.hit = True
-            shown, self._buffer = self._buffer[: min(found)], ""
-            return shown
-        cut = max(0, len(self._buffer) - self._hold)
-        shown, self._buffer = self._buffer[:cut], self._buffer[cut:]
-        return shown
+        return self._release(final=False)
 
     def flush(self) -> str:
-        """Everything held back (it cannot start a stop string any more)."""
-        shown, self._buffer = self._buffer, ""
-        return shown
+        """What is held back, up to a stop string it holds (no more text can complete a longer one)."""
+        if self.hit:
+            return ""
+        return self._release(final=True)
+
+    def _release(self, final: bool) -> str:
+        buffer = self._buffer
+        found = [at for at in (buffer.find(word) for word in self._stops) if at >= 0]
+        earliest = min(found, default=len(buffer))
+        # A longer stop string may begin before the earliest complete one and still be arriving:
+        # until it can no longer complete, the match is not decided.
+        pending = earliest if final else self._pending_start(buffer, earliest)
+        if found and earliest <= pending:
+            self.hit = True
+            self._buffer = ""
+            return buffer[:earliest]
+        self._buffer = buffer[pending:]
+        return buffer[:pending]
+
+    def _pending_start(self, buffer: str, end: int) -> int:
+        """The first position before `end` from which the buffer's rest could begin a stop string."""
+        for start in range(max(0, len(buffer) - self._hold), end):
+            tail = buffer[start:]
+            if any(len(tail) < len(word) and word.startswith(tail) for word in self._stops):
+                return start
+        return end
 
 
 class InlineThink:
@@ -133,15 +156,18 @@ class InlineThink:
         out: list[str] = []
         position = 0
         while position < len(data):
-            tag = THINK_CLOSE if self._inside else THINK_OPEN
-            found = data.find(tag, position)
+            # Outside a block a closing tag is looked for too: one with no opening tag (a model
+            # whose template opened the block) is dropped so the output stays balanced.
+            tags = (THINK_CLOSE,) if self._inside else (THINK_OPEN, THINK_CLOSE)
+            found, tag = _first_tag(data, tags, position)
             if found < 0:
-                keep = _partial_tag(data, tag, position)
+                keep = max(_partial_tag(data, t, position) for t in tags)
                 self._text(data[position : len(data) - keep], out)
                 self._tail = data[len(data) - keep :]
                 break
             self._text(data[position:found], out)
-            self._tag(out)
+            if tag == THINK_OPEN or self._inside:
+                self._tag(out)
             position = found + len(tag)
         return "".join(out)
 
@@ -178,6 +204,12 @@ class InlineThink:
             self._empty, self._held, self._skip_space = False, "", True
         else:
             out.append(THINK_CLOSE)
+
+
+def _first_tag(data: str, tags: tuple[str, ...], start: int) -> tuple[int, str]:
+    """The position and text of the first of `tags` in `data` from `start`; (-1, "") when none."""
+    hits = [(at, tag) for tag in tags if (at := data.find(tag, start)) >= 0]
+    return min(hits) if hits else (-1, "")
 
 
 def _partial_tag(data: str, tag: str, start: int) -> int:

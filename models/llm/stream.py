@@ -9,6 +9,9 @@ Streamed contract: every chunk's content is a string (never None); text chunks c
 reason; one final chunk carries the held-back text, the whole tool calls, the mapped finish
 reason and the usage. A stream cut off before `[DONE]` is accepted only when a finish reason
 had already arrived; otherwise the `TruncatedStreamError` propagates.
+
+Events that arrived together (one read from the connection) become one chunk: a burst costs one
+Dify chunk instead of one per token, and no event ever waits for a later one.
 """
 
 from __future__ import annotations
@@ -64,6 +67,31 @@ def chat_chunk_delta(event: Mapping[str, Any]) -> Delta:
     )
 
 
+def plain_chat_text(event: Mapping[str, Any]) -> str | None:
+    """The text of a `ChatCompletionChunk` that adds text and nothing else (the usual event), else None.
+
+    For such an event `chat_chunk_delta` would return a delta with only this content; this check
+    is the streaming fast path, so it is cheap and says None whenever it is unsure.
+    """
+    choices = event.get("choices")
+    if type(choices) is not list or len(choices) != 1 or event.get("usage") is not None:
+        return None
+    choice = choices[0]
+    if type(choice) is not dict or choice.get("finish_reason") is not None or choice.get("index", 0) != 0:
+        return None
+    delta = choice.get("delta")
+    if (
+        type(delta) is not dict
+        or delta.get("reasoning") is not None
+        or delta.get("reasoning_content") is not None
+        or delta.get("tool_calls") is not None
+        or event.get("warnings") is not None
+    ):
+        return None
+    content = delta.get("content")
+    return content if type(content) is str else None
+
+
 def completion_chunk_delta(event: Mapping[str, Any]) -> Delta:
     """The delta of a `CompletionChunk`: the choice's text (or chat-like delta content)."""
     choice = _first_choice(event)
@@ -101,23 +129,42 @@ def completion_response_delta(payload: Mapping[str, Any]) -> Delta:
 
 def stream_result(
     model: str,
-    events: Iterator[Mapping[str, Any]],
+    batches: Iterator[list[Mapping[str, Any]]],
     read: Callable[[Mapping[str, Any]], Delta],
     stop: Sequence[str] | None,
     usage_for: UsageFor,
+    plain_text: Callable[[Mapping[str, Any]], str | None] | None = None,
 ) -> Generator[LLMResultChunk, None, None]:
-    """Dify chunks for a stream of Together events; see the module docstring for the contract."""
+    """Dify chunks for Together's events, given as lists of the events that arrived together; see
+    the module docstring for the contract.
+
+    `plain_text`, when given, is a fast path for the usual event: the text of an event that adds
+    only text, else None (`read` handles that event). Consecutive plain texts are added as one.
+    """
     reply = ReplyAssembler(stop)
     finish_reason: str | None = None
     usage: Mapping[str, Any] | None = None
     index = 0
     try:
-        for event in events:
-            _log_warnings(event)
-            delta = read(event)
-            usage = delta.usage or usage
-            finish_reason = delta.finish_reason or finish_reason
-            text = reply.add(delta.content, delta.reasoning, delta.tool_calls)
+        for events in batches:
+            shown: list[str] = []
+            plain: list[str] = []  # texts of plain events not yet added to the reply
+            for event in events:
+                text = plain_text(event) if plain_text else None
+                if text is not None:
+                    plain.append(text)
+                    continue
+                if plain:
+                    shown.append(reply.add("".join(plain)))
+                    plain = []
+                _log_warnings(event)
+                delta = read(event)
+                usage = delta.usage or usage
+                finish_reason = delta.finish_reason or finish_reason
+                shown.append(reply.add(delta.content, delta.reasoning, delta.tool_calls))
+            if plain:
+                shown.append(reply.add("".join(plain)))
+            text = "".join(shown)
             if text:
                 yield _chunk(model, index, text)
                 index += 1

@@ -117,3 +117,26 @@ def test_fragments_without_index_continue_the_latest_call() -> None:
     calls = buffers.calls()
 
     assert [(c.id, c.function.arguments) for c in calls] == [("a", '{"q": "x"}'), ("b", '{"decoded": true}')]
+
+
+def test_a_longer_stop_string_starting_earlier_wins_over_a_shorter_one_already_complete() -> None:
+    reply = ReplyAssembler(["<", "W<<"])
+
+    shown = reply.add(content="W<") + reply.add(content="<<<") + reply.finish()
+
+    assert shown == ""
+    assert reply.stopped
+
+
+def test_a_held_back_stop_string_ends_the_answer_when_reasoning_resumes() -> None:
+    reply = ReplyAssembler(["ab", "xaby"])
+
+    shown = reply.add(content="xab") + reply.add(reasoning="more thought") + reply.finish()
+
+    assert shown == "x"
+    assert reply.stopped
+
+
+def test_a_closing_think_tag_without_an_opening_one_is_dropped() -> None:
+    # Models whose chat template opens the block send only its end.
+    assert assemble(["reasoning", "</think>", "\n\nAnswer"]) == "reasoning\n\nAnswer"

@@ -14,22 +14,23 @@ models accept beyond the spec's low/medium/high.
 from __future__ import annotations
 
 import json
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import httpx
-import jsonschema
 import pytest
 import respx
-import yaml
 from dify_plugin.entities.model.message import (
     AssistantPromptMessage,
+    AudioPromptMessageContent,
     DeveloperPromptMessage,
+    ImagePromptMessageContent,
     PromptMessageTool,
     SystemPromptMessage,
     TextPromptMessageContent,
     ToolPromptMessage,
     UserPromptMessage,
+    VideoPromptMessageContent,
 )
 
 from models.llm.llm import TogetherLargeLanguageModel
@@ -51,14 +52,20 @@ from tests.support.llm_fakes import (
     tool_fragment,
     usage,
 )
+from tests.support.openapi import OpenAPI
 
-SPEC = Path(__file__).resolve().parents[3] / "shared" / "together-openapi.yaml"
 PIXEL = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVQI12P4z8AAAAMBAQAY3Y2wAAAAAElFTkSuQmCC"
 WEATHER = PromptMessageTool(
     name="get_weather",
     description="Current weather for a city.",
     parameters={"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
 )
+# Written as on the wire; the SDK entity reads it as a ToolCall.
+CALL_OSLO = {
+    "id": "call_0",
+    "type": "function",
+    "function": {"name": "get_weather", "arguments": '{"city":"Oslo"}'},
+}
 PERSON = {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}
 ALL_PARAMETERS = {
     "temperature": 0.7,
@@ -72,74 +79,32 @@ ALL_PARAMETERS = {
     "seed": 11,
     "safety_model": "meta-llama/Llama-Guard-4-12B",
 }
-
-
-@pytest.fixture(scope="module")
-def spec() -> dict[str, Any]:
-    if not SPEC.is_file():
-        pytest.skip(f"the Together OpenAPI spec is not at {SPEC}")
-    return yaml.safe_load(SPEC.read_text(encoding="utf-8"))
-
-
-def validator(spec: dict[str, Any], name: str, *, closed: bool = False) -> jsonschema.protocols.Validator:
-    """A validator for one component schema, `nullable` read as a null type, optionally closed."""
-    components = _nullable_as_null(spec["components"])
-    schema = dict(components["schemas"][name])
-    if closed:
-        schema["additionalProperties"] = False
-    return jsonschema.Draft202012Validator({**schema, "components": components})
-
-
-def _nullable_as_null(node: Any) -> Any:
-    if isinstance(node, list):
-        return [_nullable_as_null(item) for item in node]
-    if not isinstance(node, dict):
-        return node
-    members = node.get("allOf", [])
-    if {"nullable": True} in members:  # allOf [X, {nullable: true}] means "X or null"
-        others = [member for member in members if member != {"nullable": True}]
-        rest = {key: value for key, value in node.items() if key != "allOf"}
-        return {"anyOf": [{"type": "null"}, _nullable_as_null({**rest, "allOf": others})]}
-    node = {key: _nullable_as_null(value) for key, value in node.items()}
-    if node.pop("nullable", False):
-        return {"anyOf": [{"type": "null"}, node]}
-    return node
-
-
-def part(kind: str, **fields: str) -> dict[str, str]:
-    return {
-        "type": kind,
-        "format": fields.pop("format", "bin"),
-        "mime_type": fields.pop("mime_type", ""),
-        **fields,
-    }
-
-
 HISTORY = [
     SystemPromptMessage(content="Be helpful."),
     DeveloperPromptMessage(content="Answer in English."),
     UserPromptMessage(
         content=[
             TextPromptMessageContent(data="What is here?"),
-            part("image", base64_data=PIXEL, format="png", mime_type="image/png", detail="high"),
-            part("image", url="https://example.com/cat.jpg", format="jpg", mime_type="image/jpeg"),
-            part("video", url="https://example.com/clip.mp4", format="mp4", mime_type="video/mp4"),
-            part("audio", url="https://example.com/a.mp3", format="mp3", mime_type="audio/mpeg"),
-            part("audio", base64_data="UklGRg==", format="wav", mime_type="audio/wav"),
+            ImagePromptMessageContent(
+                base64_data=PIXEL,
+                format="png",
+                mime_type="image/png",
+                detail=ImagePromptMessageContent.DETAIL.HIGH,
+            ),
+            ImagePromptMessageContent(
+                url="https://example.com/cat.jpg", format="jpg", mime_type="image/jpeg"
+            ),
+            VideoPromptMessageContent(
+                url="https://example.com/clip.mp4", format="mp4", mime_type="video/mp4"
+            ),
+            AudioPromptMessageContent(url="https://example.com/a.mp3", format="mp3", mime_type="audio/mpeg"),
+            AudioPromptMessageContent(base64_data="UklGRg==", format="wav", mime_type="audio/wav"),
         ],
         name="ada",
     ),
     AssistantPromptMessage(
         content="<think>\nplan\n</think>Checking.",
-        tool_calls=[
-            AssistantPromptMessage.ToolCall(
-                id="call_0",
-                type="function",
-                function=AssistantPromptMessage.ToolCall.ToolCallFunction(
-                    name="get_weather", arguments='{"city":"Oslo"}'
-                ),
-            )
-        ],
+        tool_calls=[CALL_OSLO],
     ),
     ToolPromptMessage(content="Snow", tool_call_id="call_0", name="get_weather"),
     AssistantPromptMessage(content=""),
@@ -147,16 +112,22 @@ HISTORY = [
 ]
 
 
+def recorder(
+    bodies: list[dict[str, Any]], streamed: Callable[[], httpx.Response], whole: dict[str, Any]
+) -> Callable[[httpx.Request], httpx.Response]:
+    """A respx side effect that keeps each request's JSON body and answers streamed or whole."""
+
+    def record(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        bodies.append(body)
+        return streamed() if body.get("stream") else httpx.Response(200, json=whole)
+
+    return record
+
+
 def chat_bodies() -> list[dict[str, Any]]:
     """Every shape of chat request the model builds."""
     bodies: list[dict[str, Any]] = []
-
-    def record(request: httpx.Request) -> httpx.Response:
-        bodies.append(json.loads(request.content))
-        if json.loads(request.content).get("stream"):
-            return sse(text_chunks("ok", usage=usage(3, 1)))
-        return httpx.Response(200, json=response("{}", usage=usage(3, 1)))
-
     structured = [
         {"response_format": "json_object"},
         {"response_format": "json_schema", "json_schema": json.dumps(PERSON)},
@@ -175,7 +146,11 @@ def chat_bodies() -> list[dict[str, Any]]:
     ]
     model = llm()
     with respx.mock:
-        respx.post(CHAT_URL).mock(side_effect=record)
+        respx.post(CHAT_URL).mock(
+            side_effect=recorder(
+                bodies, lambda: sse(text_chunks("ok", usage=usage(3, 1))), response("{}", usage=usage(3, 1))
+            )
+        )
         for stream in (True, False):
             list(
                 model.invoke(MODEL, CREDENTIALS, HISTORY, ALL_PARAMETERS, [WEATHER], ["\n\n", "END"], stream)
@@ -183,54 +158,48 @@ def chat_bodies() -> list[dict[str, Any]]:
             for extra in [*structured, *reasoning]:
                 list(model.invoke(MODEL, CREDENTIALS, HISTORY[-1:], extra, None, None, stream))
         model.validate_credentials(MODEL, CREDENTIALS)
+    assert len(bodies) == 2 * (1 + len(structured) + len(reasoning)) + 1
     return bodies
 
 
 def completion_bodies() -> list[dict[str, Any]]:
     """Every shape of completion request the model builds."""
     bodies: list[dict[str, Any]] = []
-
-    def record(request: httpx.Request) -> httpx.Response:
-        bodies.append(json.loads(request.content))
-        if json.loads(request.content).get("stream"):
-            return sse([completion_chunk("ok", finish_reason="eos", usage=usage(3, 1))])
-        return httpx.Response(200, json=completion_response("ok", usage=usage(3, 1)))
-
     credentials = {**CUSTOM_CREDENTIALS, "mode": "completion"}
     model = TogetherLargeLanguageModel([])
     prompt = [SystemPromptMessage(content="Complete:"), UserPromptMessage(content="Once upon a time")]
     with respx.mock:
-        respx.post(COMPLETIONS_URL).mock(side_effect=record)
+        respx.post(COMPLETIONS_URL).mock(
+            side_effect=recorder(
+                bodies,
+                lambda: sse([completion_chunk("ok", finish_reason="eos", usage=usage(3, 1))]),
+                completion_response("ok", usage=usage(3, 1)),
+            )
+        )
         for stream in (True, False):
             list(model.invoke(CUSTOM, credentials, prompt, ALL_PARAMETERS, None, ["\n"], stream))
         model.validate_credentials(CUSTOM, credentials)
+    assert len(bodies) == 3
     return bodies
 
 
-def test_every_chat_request_validates(spec: dict[str, Any]) -> None:
-    check = validator(spec, "ChatCompletionRequest", closed=True)
-    bodies = chat_bodies()
-
-    assert len(bodies) == 2 * (1 + 4 + 5) + 1
-    for body in bodies:
+@pytest.mark.parametrize(
+    ("schema", "bodies"),
+    [("ChatCompletionRequest", chat_bodies), ("CompletionRequest", completion_bodies)],
+    ids=["chat", "completion"],
+)
+def test_every_request_validates(
+    openapi: OpenAPI, schema: str, bodies: Callable[[], list[dict[str, Any]]]
+) -> None:
+    check = openapi.validator(schema, closed=True)
+    for body in bodies():
         body.pop("stream_options", None)
         errors = [error.message for error in check.iter_errors(body)]
         assert not errors, (errors, body)
 
 
-def test_every_completion_request_validates(spec: dict[str, Any]) -> None:
-    check = validator(spec, "CompletionRequest", closed=True)
-    bodies = completion_bodies()
-
-    assert len(bodies) == 3
-    for body in bodies:
-        body.pop("stream_options", None)
-        errors = [error.message for error in check.iter_errors(body)]
-        assert not errors, (errors, body)
-
-
-def test_the_request_validator_rejects_what_together_would(spec: dict[str, Any]) -> None:
-    check = validator(spec, "ChatCompletionRequest", closed=True)
+def test_the_request_validator_rejects_what_together_would(openapi: OpenAPI) -> None:
+    check = openapi.validator("ChatCompletionRequest", closed=True)
     user = {"role": "user", "content": "hi"}
     call = {"id": "c", "type": "function", "function": {"name": "f", "arguments": "{}"}}
     assert check.is_valid({"model": MODEL, "messages": [user]})
@@ -247,7 +216,7 @@ def test_the_request_validator_rejects_what_together_would(spec: dict[str, Any])
     assert not check.is_valid({"model": MODEL, "messages": [user], "reasoning_effort": "extreme"})
 
 
-def test_the_fixtures_are_shaped_as_the_spec_says(spec: dict[str, Any]) -> None:
+def test_the_fixtures_are_shaped_as_the_spec_says(openapi: OpenAPI) -> None:
     chunks = [
         chunk({"content": "Hi"}),
         chunk({"reasoning": "hmm"}),
@@ -256,12 +225,13 @@ def test_the_fixtures_are_shaped_as_the_spec_says(spec: dict[str, Any]) -> None:
         chunk(None, usage=usage(5, 2)),
     ]
     for event in chunks:
-        validator(spec, "ChatCompletionChunk").validate(event)
+        openapi.validator("ChatCompletionChunk").validate(event)
     calls = [{"index": 0, "id": "call_a", "type": "function", "function": {"name": "f", "arguments": "{}"}}]
-    validator(spec, "ChatCompletionResponse").validate(response("Paris.", usage=usage(5, 2), reasoning="r"))
-    validator(spec, "ChatCompletionResponse").validate(
-        response(None, finish_reason="tool_calls", tool_calls=calls)
+    whole = openapi.validator("ChatCompletionResponse")
+    whole.validate(response("Paris.", usage=usage(5, 2), reasoning="r"))
+    whole.validate(response(None, finish_reason="tool_calls", tool_calls=calls))
+    openapi.validator("CompletionChunk").validate(completion_chunk("Hi"))
+    openapi.validator("CompletionChunk").validate(
+        completion_chunk(".", finish_reason="eos", usage=usage(3, 1))
     )
-    validator(spec, "CompletionChunk").validate(completion_chunk("Hi"))
-    validator(spec, "CompletionChunk").validate(completion_chunk(".", finish_reason="eos", usage=usage(3, 1)))
-    validator(spec, "CompletionResponse").validate(completion_response("Hi", usage=usage(3, 1)))
+    openapi.validator("CompletionResponse").validate(completion_response("Hi", usage=usage(3, 1)))

@@ -11,8 +11,8 @@ import pytest
 
 from models.together import client as together_client
 from tests.support.fake_together import FakeTogether
-from tests.support.llama_server import LlamaServer, model_path
-from tests.support.runtime import PluginProcess
+from tools.llama_server import LlamaServer, model_path
+from tools.stdio_runtime import PluginProcess
 
 API_KEY = "tgp_v1_test-key-0123456789abcdef"
 

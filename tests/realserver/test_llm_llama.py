@@ -21,7 +21,7 @@ from dify_plugin.entities.model.message import SystemPromptMessage, UserPromptMe
 from dify_plugin.entities.model.schema import AIModelEntity
 
 from models.llm import llm as llm_module
-from tests.support.llama_server import LlamaServer
+from tools.llama_server import LlamaServer
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL = "meta-llama/Llama-3.3-70B-Instruct-Turbo"  # a model without reasoning, as SmolLM2 is

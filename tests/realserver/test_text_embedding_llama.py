@@ -9,8 +9,8 @@ from __future__ import annotations
 import pytest
 
 from models.text_embedding.inputs import truncate
-from tests.support.llama_server import LlamaServer
 from tests.support.text_embedding_fakes import embedding_model
+from tools.llama_server import LlamaServer
 
 MODEL = "smollm2"  # llama.cpp serves one model whatever the name; it is a customizable model here
 DIMENSIONS = 576  # SmolLM2-135M's hidden size

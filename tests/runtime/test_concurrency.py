@@ -15,7 +15,7 @@ import pytest
 from tests.conftest import API_KEY
 from tests.faults.adapters import first_model, model_class
 from tests.support.fake_together import FakeTogether, Recorded, Reply
-from tests.support.runtime import PluginProcess
+from tools.stdio_runtime import PluginProcess
 
 SESSIONS = 50
 WORDS = 6  # content events per answer

@@ -16,7 +16,7 @@ import pytest
 from tests.faults.adapters import ADAPTERS, Adapter
 from tests.faults.faults import FAULTS, SECRET_KEY, Fault, closed_port_url
 from tests.support.fake_together import FakeTogether
-from tests.support.runtime import PluginProcess, SessionResult
+from tools.stdio_runtime import PluginProcess, SessionResult
 
 CELLS = [(fault, adapter) for adapter in ADAPTERS for fault in FAULTS if fault.applies(adapter)]
 

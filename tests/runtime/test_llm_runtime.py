@@ -16,7 +16,7 @@ from typing import Any
 
 from tests.conftest import API_KEY
 from tests.support.fake_together import FakeTogether, Reply
-from tests.support.runtime import PluginProcess
+from tools.stdio_runtime import PluginProcess
 
 LLAMA = "meta-llama/Llama-3.3-70B-Instruct-Turbo"
 GEMMA = "google/gemma-4-31B-it"  # a vision model

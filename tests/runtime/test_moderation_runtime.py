@@ -5,7 +5,7 @@ from __future__ import annotations
 from tests.conftest import API_KEY
 from tests.support.fake_together import FakeTogether, Reply
 from tests.support.moderation_fakes import MODEL, UNSAFE_WORD, completion, guard
-from tests.support.runtime import PluginProcess
+from tools.stdio_runtime import PluginProcess
 
 
 def moderation_request(credentials: dict, text: str, model: str = MODEL) -> dict:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from tests.conftest import API_KEY
 from tests.support.fake_together import FakeTogether, Reply
-from tests.support.runtime import PLUGIN_ROOT, PluginProcess
 from tools.package import build
+from tools.stdio_runtime import PLUGIN_ROOT, PluginProcess
 
 MODELS = [{"id": "openai/gpt-oss-20b", "object": "model", "created": 1, "type": "chat"}]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tests.conftest import API_KEY
 from tests.support.fake_together import FakeTogether, Recorded, Reply
-from tests.support.runtime import PluginProcess
+from tools.stdio_runtime import PluginProcess
 
 INVALID_KEY = {
     "error": {

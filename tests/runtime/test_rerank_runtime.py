@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tests.support.fake_together import FakeTogether, Reply
 from tests.support.rerank_fakes import DOCS, MODEL, QUERY, SCORES, together_rerank
-from tests.support.runtime import PluginProcess
+from tools.stdio_runtime import PluginProcess
 
 
 def rerank_request(credentials: dict, score_threshold: float, top_n: int) -> dict:

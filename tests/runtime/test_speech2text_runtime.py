@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from tests.support.fake_together import FakeTogether, Reply
-from tests.support.runtime import PluginProcess
 from tests.support.tts_audio import SPEECH_MP3, SPEECH_OGG, SPEECH_WAV, multipart_parts
+from tools.stdio_runtime import PluginProcess
 
 WHISPER = "openai/whisper-large-v3"
 

@@ -8,7 +8,7 @@ import pytest
 
 from tests.conftest import API_KEY
 from tests.support.fake_together import FakeTogether, Recorded, Reply
-from tests.support.runtime import PluginProcess
+from tools.stdio_runtime import PluginProcess
 
 
 def test_a_plugin_that_dies_mid_session_is_reported_at_once(fake_together: FakeTogether) -> None:

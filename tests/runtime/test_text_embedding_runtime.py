@@ -8,8 +8,8 @@ from models.text_embedding.inputs import E5_RETRIEVAL_TASK
 from models.together.tokens import count_tokens
 from tests.conftest import API_KEY
 from tests.support.fake_together import FakeTogether, Reply
-from tests.support.runtime import PluginProcess
 from tests.support.text_embedding_fakes import CUSTOM, E5, embeddings_reply, vector_for
+from tools.stdio_runtime import PluginProcess
 
 
 def embedding_request(credentials: dict, model: str, texts: list[str], input_type: str = "document") -> dict:

@@ -11,7 +11,7 @@ import yaml
 
 from tests.conftest import API_KEY
 from tests.support.fake_together import FakeTogether, Recorded, Reply
-from tests.support.runtime import PLUGIN_ROOT
+from tools.stdio_runtime import PLUGIN_ROOT
 
 try_tool = importlib.import_module("tools.try")
 

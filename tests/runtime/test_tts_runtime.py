@@ -5,8 +5,8 @@ from __future__ import annotations
 import binascii
 
 from tests.support.fake_together import FakeTogether, Reply
-from tests.support.runtime import PluginProcess
 from tests.support.tts_audio import DAEMON_LINE_LIMIT, is_mp3, mp3_of_size
+from tools.stdio_runtime import PluginProcess
 
 KOKORO = "hexgrad/Kokoro-82M"
 LIVE_VOICES = {

@@ -27,7 +27,7 @@ MODEL = "intfloat/multilingual-e5-large-instruct"
 TEXTS = 10_000
 BATCH = 100  # the model's max_chunks
 TARGET = 4.0
-WIDER = 8  # a larger bound, to show what the concurrency limit costs
+WIDER = 16  # a larger bound, to show what the concurrency limit costs
 SMALL_DIMENSIONS = 8
 
 

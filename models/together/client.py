@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import yaml
 from dify_plugin.errors.model import (
     InvokeAuthorizationError,
@@ -293,7 +294,7 @@ class TogetherClient:
                 f"Together AI returned an empty body (HTTP {response.status_code})"
             )
         try:
-            payload = json.loads(body)
+            payload = _decode_json(body)
         except ValueError:
             snippet = redact(body[:200].decode("utf-8", "replace"), self._api_key)
             raise InvokeServerUnavailableError(
@@ -317,6 +318,18 @@ class TogetherClient:
         kind = "timed out" if isinstance(exc, httpx.TimeoutException) else "failed"
         detail = redact(str(exc) or type(exc).__name__, self._api_key)
         return f"Connection to Together AI at {self.base_url} {kind}: {detail}"
+
+
+def _decode_json(body: bytes) -> Any:
+    """The JSON value of a whole response body; raises `ValueError` when it is not JSON.
+
+    orjson decodes a large embeddings response several times faster than the standard library,
+    which is what lets concurrent embedding requests overlap on one core.
+    """
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return json.loads(body)  # integers beyond 64 bits, which orjson refuses
 
 
 def _json_or_none(text: str) -> Any:

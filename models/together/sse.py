@@ -10,13 +10,17 @@ from collections.abc import Iterable, Iterator
 
 from dify_plugin.errors.model import InvokeServerUnavailableError
 
+# No event Together sends comes near this; a stream without line breaks must not grow memory forever.
+MAX_LINE_BYTES = 16 * 1024 * 1024
+
 
 def iter_sse_data(chunks: Iterable[bytes]) -> Iterator[str]:
     """Yield the data of each complete event in a byte stream, as soon as its blank line arrives.
 
     A final event whose lines are complete but which lacks the closing blank line is still
     yielded; a trailing partial line is dropped (the caller decides whether the stream was whole).
-    Raises `InvokeServerUnavailableError` when a line is not UTF-8, after the events before it.
+    Raises `InvokeServerUnavailableError` when a line is not UTF-8 (after the events before it) or
+    grows past `MAX_LINE_BYTES`.
     """
     for batch in iter_sse_batches(chunks):
         yield from batch
@@ -37,6 +41,10 @@ def iter_sse_batches(chunks: Iterable[bytes]) -> Iterator[list[str]]:
         buffer = pending + chunk if pending else chunk
         end = buffer.rfind(b"\n") + 1
         pending = buffer[end:]
+        if len(pending) > MAX_LINE_BYTES:
+            raise InvokeServerUnavailableError(
+                f"Together AI sent a stream line longer than {MAX_LINE_BYTES // (1024 * 1024)} MiB"
+            )
         if not end:
             continue
         # One decode and one split per chunk, and a fast path for the usual one-line event, keep

@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from models.together.client import DEFAULT_ENDPOINT_URL, TogetherClient, TruncatedStreamError
+from models.together import sse
 from models.together.sse import iter_sse_batches, iter_sse_data
 from tests.conftest import API_KEY
 
@@ -161,3 +162,11 @@ def test_stream_events_round_trip(sent: list[dict], ascii_only: bool) -> None:
     assert all(grouped) and [event for batch in grouped for event in batch] == sent
     with pytest.raises(TruncatedStreamError):
         list(stream(body))
+
+
+def test_a_stream_without_line_breaks_is_cut_off_at_the_line_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sse, "MAX_LINE_BYTES", 1000)
+    chunks = (b"data: " + b"x" * 300 for _ in range(10))
+
+    with pytest.raises(InvokeServerUnavailableError, match="longer than"):
+        list(sse.iter_sse_data(chunks))

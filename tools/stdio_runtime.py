@@ -44,7 +44,10 @@ class PluginProcess:
         self._env = {**os.environ, "INSTALL_METHOD": "local", **(env or {})}
         self._proc: subprocess.Popen[bytes] | None = None
         self._sessions: dict[str, queue.Queue[dict[str, Any]]] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards the session inboxes
+        # Writes get their own lock: a writer blocked on a full stdin pipe must never keep the
+        # stdout reader from an inbox, or neither side drains its pipe and both wait forever.
+        self._write_lock = threading.Lock()
         self._heartbeat = threading.Event()
         self._stdout_reader: threading.Thread | None = None
         self.stderr_lines: list[str] = []
@@ -95,7 +98,7 @@ class PluginProcess:
             "event": "request",
             "data": {"user_id": "test-user", "type": "model", "action": action, "provider": PROVIDER, **data},
         }
-        with self._lock:
+        with self._write_lock:
             self._proc.stdin.write(json.dumps(message).encode() + b"\n")
             self._proc.stdin.flush()
         return session_id

@@ -17,7 +17,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Self
 
-from bench.plugin import PLUGIN_ROOT, PROVIDER
+from bench.plugin import PLUGIN_ROOT
+from tools.stdio_runtime import request_message
 
 
 class StdioPlugin:
@@ -58,16 +59,7 @@ class StdioPlugin:
         """Send one request and yield its `stream` payloads until `end`; raise on its `error`."""
         assert self._proc and self._proc.stdin
         session_id = uuid.uuid4().hex
-        message = {
-            "session_id": session_id,
-            "conversation_id": None,
-            "message_id": None,
-            "app_id": None,
-            "endpoint_id": None,
-            "context": {},
-            "event": "request",
-            "data": {"user_id": "bench", "type": "model", "action": action, "provider": PROVIDER, **data},
-        }
+        message = request_message(session_id, action, data, user_id="bench")
         self._proc.stdin.write(json.dumps(message).encode() + b"\n")
         self._proc.stdin.flush()
         for reply in self._messages():

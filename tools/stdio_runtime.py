@@ -36,6 +36,20 @@ class SessionResult:
         return self.stream
 
 
+def request_message(session_id: str, action: str, data: dict[str, Any], user_id: str = "test-user") -> dict:
+    """The daemon's envelope for one model request; `data` is merged over the common fields."""
+    return {
+        "session_id": session_id,
+        "conversation_id": None,
+        "message_id": None,
+        "app_id": None,
+        "endpoint_id": None,
+        "context": {},
+        "event": "request",
+        "data": {"user_id": user_id, "type": "model", "action": action, "provider": PROVIDER, **data},
+    }
+
+
 class PluginProcess:
     """One plugin process under the real SDK runtime, started from `root` (default: this checkout)."""
 
@@ -88,16 +102,7 @@ class PluginProcess:
         session_id = session_id or uuid.uuid4().hex
         with self._lock:
             self._sessions[session_id] = queue.Queue()
-        message = {
-            "session_id": session_id,
-            "conversation_id": None,
-            "message_id": None,
-            "app_id": None,
-            "endpoint_id": None,
-            "context": {},
-            "event": "request",
-            "data": {"user_id": "test-user", "type": "model", "action": action, "provider": PROVIDER, **data},
-        }
+        message = request_message(session_id, action, data)
         with self._write_lock:
             self._proc.stdin.write(json.dumps(message).encode() + b"\n")
             self._proc.stdin.flush()

@@ -25,8 +25,7 @@ import logging
 from collections.abc import Mapping
 
 from dify_plugin import ModerationModel
-from dify_plugin.entities import I18nObject
-from dify_plugin.entities.model import AIModelEntity, FetchFrom, ModelPropertyKey, ModelType
+from dify_plugin.entities.model import AIModelEntity, ModelPropertyKey
 from dify_plugin.errors.model import InvokeBadRequestError
 
 from models.moderation.chunks import split_text
@@ -80,12 +79,9 @@ class TogetherModerationModel(TogetherModelMixin, ModerationModel):
     def get_customizable_model_schema(self, model: str, credentials: Mapping) -> AIModelEntity:
         """A customizable guard model's schema from its `max_characters_per_chunk` and `max_chunks`
         credentials."""
-        return AIModelEntity(
-            model=model,
-            label=I18nObject(en_US=model),
-            model_type=ModelType.MODERATION,
-            fetch_from=FetchFrom.CUSTOMIZABLE_MODEL,
-            model_properties={
+        return self.customizable_entity(
+            model,
+            {
                 ModelPropertyKey.MAX_CHARACTERS_PER_CHUNK: whole_number(
                     credentials, "max_characters_per_chunk", DEFAULT_MAX_CHARACTERS_PER_CHUNK
                 ),

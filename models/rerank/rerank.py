@@ -22,8 +22,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from dify_plugin import RerankModel
-from dify_plugin.entities import I18nObject
-from dify_plugin.entities.model import AIModelEntity, FetchFrom, ModelType
+from dify_plugin.entities.model import AIModelEntity
 from dify_plugin.entities.model.rerank import RerankDocument, RerankResult
 from dify_plugin.errors.model import InvokeServerUnavailableError
 
@@ -69,13 +68,7 @@ class TogetherRerankModel(TogetherModelMixin, RerankModel):
 
     def get_customizable_model_schema(self, model: str, credentials: Mapping) -> AIModelEntity:
         """Any model name is a rerank model; it needs no properties of its own."""
-        return AIModelEntity(
-            model=model,
-            label=I18nObject(en_US=model),
-            model_type=ModelType.RERANK,
-            fetch_from=FetchFrom.CUSTOMIZABLE_MODEL,
-            model_properties={},
-        )
+        return self.customizable_entity(model, {})
 
 
 def ranked_documents(payload: Any, docs: Sequence[str]) -> list[RerankDocument]:

@@ -6,8 +6,7 @@ from collections.abc import Mapping
 from typing import IO
 
 from dify_plugin import Speech2TextModel
-from dify_plugin.entities import I18nObject
-from dify_plugin.entities.model import FetchFrom, ModelPropertyKey, ModelType
+from dify_plugin.entities.model import ModelPropertyKey
 from dify_plugin.entities.model.schema import AIModelEntity
 from dify_plugin.errors.model import InvokeServerUnavailableError
 
@@ -66,12 +65,9 @@ class TogetherSpeech2TextModel(TogetherModelMixin, Speech2TextModel):
 
     def get_customizable_model_schema(self, model: str, credentials: Mapping) -> AIModelEntity:
         """The schema of a transcription model the user added; `file_upload_limit` (MB) is optional."""
-        return AIModelEntity(
-            model=model,
-            label=I18nObject(en_US=model),
-            model_type=ModelType.SPEECH2TEXT,
-            fetch_from=FetchFrom.CUSTOMIZABLE_MODEL,
-            model_properties={
+        return self.customizable_entity(
+            model,
+            {
                 ModelPropertyKey.FILE_UPLOAD_LIMIT: whole_number(
                     credentials, "file_upload_limit", DEFAULT_UPLOAD_LIMIT_MB, DEFAULT_UPLOAD_LIMIT_MB
                 ),

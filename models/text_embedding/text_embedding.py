@@ -22,13 +22,10 @@ import time
 from collections.abc import Mapping
 
 from dify_plugin import TextEmbeddingModel
-from dify_plugin.entities import I18nObject
 from dify_plugin.entities.model import (
     AIModelEntity,
     EmbeddingInputType,
-    FetchFrom,
     ModelPropertyKey,
-    ModelType,
     PriceType,
 )
 from dify_plugin.entities.model.text_embedding import EmbeddingUsage, TextEmbeddingResult
@@ -80,12 +77,9 @@ class TogetherTextEmbeddingModel(TogetherModelMixin, TextEmbeddingModel):
 
     def get_customizable_model_schema(self, model: str, credentials: Mapping) -> AIModelEntity:
         """A customizable model's schema from its `context_size` and `max_chunks` credentials."""
-        return AIModelEntity(
-            model=model,
-            label=I18nObject(en_US=model),
-            model_type=ModelType.TEXT_EMBEDDING,
-            fetch_from=FetchFrom.CUSTOMIZABLE_MODEL,
-            model_properties={
+        return self.customizable_entity(
+            model,
+            {
                 ModelPropertyKey.CONTEXT_SIZE: whole_number(
                     credentials, "context_size", DEFAULT_CONTEXT_SIZE
                 ),

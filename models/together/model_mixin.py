@@ -9,6 +9,8 @@ from collections.abc import Generator, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
+from dify_plugin.entities import I18nObject
+from dify_plugin.entities.model import AIModelEntity, FetchFrom, ModelPropertyKey
 from dify_plugin.errors.model import CredentialsValidateFailedError, InvokeError
 
 from models.together.client import TogetherClient
@@ -24,6 +26,16 @@ class TogetherModelMixin:
     def client(credentials: Mapping[str, Any]) -> TogetherClient:
         """A Together client for these credentials."""
         return TogetherClient(credentials)
+
+    def customizable_entity(self, model: str, properties: Mapping[ModelPropertyKey, Any]) -> AIModelEntity:
+        """The schema of a model the user added by its id, of this class's model type."""
+        return AIModelEntity(
+            model=model,
+            label=I18nObject(en_US=model),
+            model_type=self.model_type,  # type: ignore[attr-defined]  # set by each dify_plugin base
+            fetch_from=FetchFrom.CUSTOMIZABLE_MODEL,
+            model_properties=dict(properties),
+        )
 
     @property
     def _invoke_error_mapping(self) -> dict[type[InvokeError], list[type[Exception]]]:

@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Generator, Mapping
 
 from dify_plugin import TTSModel
-from dify_plugin.entities import I18nObject
-from dify_plugin.entities.model import FetchFrom, ModelPropertyKey, ModelType
+from dify_plugin.entities.model import ModelPropertyKey
 from dify_plugin.entities.model.schema import AIModelEntity
 from dify_plugin.errors.model import InvokeBadRequestError, InvokeError
 
@@ -85,12 +84,9 @@ class TogetherTTSModel(TogetherModelMixin, TTSModel):
             [default_voice, *(n.strip() for n in str(credentials.get("voices") or "").split(","))]
         )
         names.pop("", None)
-        return AIModelEntity(
-            model=model,
-            label=I18nObject(en_US=model),
-            model_type=ModelType.TTS,
-            fetch_from=FetchFrom.CUSTOMIZABLE_MODEL,
-            model_properties={
+        return self.customizable_entity(
+            model,
+            {
                 ModelPropertyKey.DEFAULT_VOICE: default_voice,
                 ModelPropertyKey.VOICES: [{"mode": name, "name": name, "language": []} for name in names],
                 ModelPropertyKey.WORD_LIMIT: whole_number(

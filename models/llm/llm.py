@@ -82,6 +82,17 @@ class TogetherLargeLanguageModel(TogetherModelMixin, LargeLanguageModel):
         delta = read_whole(client.post_json(path, body))
         return whole_result(model, prompt_messages, delta, stop, usage_for)
 
+    def _validate_and_filter_model_parameters(
+        self, model: str, model_parameters: dict, credentials: dict
+    ) -> dict:
+        # The SDK checks parameters against the model's rules (max_tokens above the model's
+        # ceiling, a value out of range) before its error mapping applies: its ValueError would
+        # reach Dify as an unknown kind of error.
+        try:
+            return super()._validate_and_filter_model_parameters(model, model_parameters, credentials)
+        except ValueError as exc:
+            raise InvokeBadRequestError(f"{exc} Change it in the model's parameters.") from None
+
     def get_num_tokens(
         self,
         model: str,

@@ -739,3 +739,13 @@ def test_errors_are_invoke_errors_for_dify() -> None:
 
     with pytest.raises(InvokeError, match="without any choice"):
         ask(stream=False)
+
+
+@respx.mock(assert_all_called=False)
+def test_max_tokens_beyond_the_models_ceiling_is_refused_before_anything_is_sent() -> None:
+    route = respx.post(CHAT_URL)
+
+    with pytest.raises(InvokeBadRequestError, match="max_tokens should be less than or equal to 8192"):
+        ask(parameters={"max_tokens": 10**7}, model=CUSTOM, credentials=CUSTOM_CREDENTIALS)
+
+    assert not route.called

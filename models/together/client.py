@@ -75,6 +75,9 @@ def normalize_endpoint_url(value: str | None) -> str:
         raise InvokeBadRequestError(
             f"endpoint_url must be an http or https URL such as {DEFAULT_ENDPOINT_URL}, got {text!r}"
         )
+    if url.userinfo:
+        # It would travel in every connection error message; the key belongs in api_key.
+        raise InvokeBadRequestError("endpoint_url must not contain a user name or password")
     path = url.path.rstrip("/")
     if not path.endswith("/v1"):
         path += "/v1"

@@ -44,6 +44,7 @@ def test_spend_limit_is_reported_in_togethers_words() -> None:
         ({"api_key": ""}, "API key is missing"),
         ({"api_key": API_KEY, "endpoint_url": "ftp://api.together.ai"}, "http or https"),
         ({"api_key": API_KEY, "read_timeout": "soon"}, "read_timeout"),
+        ({"api_key": API_KEY, "endpoint_url": "https://user:secret@gateway.example.com/v1"}, "user name or password"),
     ],
 )
 def test_bad_settings_fail_before_any_request(credentials: dict, message: str) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 from dify_plugin import LargeLanguageModel
 from dify_plugin.entities.model import AIModelEntity
 from dify_plugin.entities.model.llm import LLMMode, LLMResult, LLMResultChunk, LLMUsage
-from dify_plugin.entities.model.message import PromptMessage, PromptMessageTool
+from dify_plugin.entities.model.message import PromptMessage, PromptMessageTool, UserPromptMessage
 from dify_plugin.errors.model import InvokeBadRequestError
 
 from models.llm.messages import chat_messages, completion_prompt
@@ -104,18 +104,13 @@ class TogetherLargeLanguageModel(TogetherModelMixin, LargeLanguageModel):
         return count_prompt_tokens(prompt_messages, tools)
 
     def validate_credentials(self, model: str, credentials: Mapping) -> None:
-        """One minimal real request to `model`; any failure → `CredentialsValidateFailedError` with
-        Together's message."""
+        """One minimal real request to `model`, sent and read as any blocking call; any failure →
+        `CredentialsValidateFailedError` with Together's message."""
         with self.validating_credentials():
-            credentials = dict(credentials)
-            client = self.client(credentials)
-            if self.get_model_mode(model, credentials) is LLMMode.COMPLETION:
-                body = {"model": model, "prompt": VALIDATION_PROMPT, "max_tokens": VALIDATION_MAX_TOKENS}
-                client.post_json("/completions", body)
-            else:
-                message = {"role": "user", "content": VALIDATION_PROMPT}
-                body = {"model": model, "messages": [message], "max_tokens": VALIDATION_MAX_TOKENS}
-                client.post_json("/chat/completions", body)
+            prompt = [UserPromptMessage(content=VALIDATION_PROMPT)]
+            self._invoke(
+                model, dict(credentials), prompt, {"max_tokens": VALIDATION_MAX_TOKENS}, stream=False
+            )
 
     def get_customizable_model_schema(self, model: str, credentials: Mapping) -> AIModelEntity:
         """Any Together model id, shaped by the credential switches (see `schema`)."""

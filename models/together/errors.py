@@ -34,6 +34,7 @@ STATUS_ERRORS: dict[int, type[InvokeError]] = {
     402: InvokeAuthorizationError,  # spend limit reached: the account, not the request, must change
     403: InvokeBadRequestError,  # Together's 403 means prompt + max_tokens exceed the context
     404: InvokeBadRequestError,
+    408: InvokeConnectionError,  # the server gave up waiting for the request: transient, not wrong
     413: InvokeBadRequestError,
     422: InvokeBadRequestError,
     429: InvokeRateLimitError,

@@ -6,6 +6,7 @@ import pytest
 from dify_plugin.errors.model import (
     InvokeAuthorizationError,
     InvokeBadRequestError,
+    InvokeConnectionError,
     InvokeError,
     InvokeRateLimitError,
     InvokeServerUnavailableError,
@@ -82,7 +83,7 @@ def test_long_messages_are_cut() -> None:
             InvokeBadRequestError,
         ),  # Together: prompt + max_tokens exceed the context, not a permission problem
         (404, InvokeBadRequestError),
-        (408, InvokeBadRequestError),
+        (408, InvokeConnectionError),
         (413, InvokeBadRequestError),
         (422, InvokeBadRequestError),
         (429, InvokeRateLimitError),

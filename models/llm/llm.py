@@ -33,6 +33,7 @@ from models.llm.stream import (
     stream_result,
     whole_result,
 )
+from models.together.client import TogetherClient
 from models.together.model_mixin import TogetherModelMixin
 from models.together.tokens import count_tokens
 
@@ -55,7 +56,7 @@ class TogetherLargeLanguageModel(TogetherModelMixin, LargeLanguageModel):
         user: str | None = None,
     ) -> LLMResult | Generator[LLMResultChunk, None, None]:
         # `user` is not sent: neither Together request schema has such a field.
-        client = self.client(credentials)
+        client = TogetherClient(credentials)
         if self.get_model_mode(model, credentials) is LLMMode.COMPLETION:
             if tools:
                 raise InvokeBadRequestError(f"{model} is set up in completion mode, which cannot call tools")
@@ -106,7 +107,7 @@ class TogetherLargeLanguageModel(TogetherModelMixin, LargeLanguageModel):
     def validate_credentials(self, model: str, credentials: Mapping) -> None:
         """One minimal real request to `model`, sent and read as any blocking call; any failure →
         `CredentialsValidateFailedError` with Together's message."""
-        with self.validating_credentials():
+        with self.validating_credentials(credentials):
             prompt = [UserPromptMessage(content=VALIDATION_PROMPT)]
             self._invoke(
                 model, dict(credentials), prompt, {"max_tokens": VALIDATION_MAX_TOKENS}, stream=False

@@ -11,6 +11,7 @@ from dify_plugin.entities.model.schema import AIModelEntity
 from dify_plugin.errors.model import InvokeServerUnavailableError
 
 from models.speech2text.upload import prepare_upload
+from models.together.client import TogetherClient
 from models.together.credentials import whole_number
 from models.together.model_mixin import TogetherModelMixin
 
@@ -46,7 +47,7 @@ class TogetherSpeech2TextModel(TogetherModelMixin, Speech2TextModel):
             [extension.strip().lower() for extension in supported.split(",") if extension.strip()],
         )
         language = str(credentials.get("language") or "").strip().lower() or "auto"
-        payload = self.client(credentials).post_multipart(
+        payload = TogetherClient(credentials).post_multipart(
             "/audio/transcriptions",
             data=transcription_fields(model, language),
             files={"file": (upload.filename, file, upload.content_type)},
@@ -60,7 +61,7 @@ class TogetherSpeech2TextModel(TogetherModelMixin, Speech2TextModel):
 
     def validate_credentials(self, model: str, credentials: Mapping) -> None:
         """Transcribe the SDK's short demo recording, a real upload that costs seconds of audio."""
-        with self.validating_credentials(), open(self._get_demo_file_path(), "rb") as demo:
+        with self.validating_credentials(credentials), open(self._get_demo_file_path(), "rb") as demo:
             self._invoke(model, dict(credentials), demo)
 
     def get_customizable_model_schema(self, model: str, credentials: Mapping) -> AIModelEntity:

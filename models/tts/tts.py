@@ -9,6 +9,7 @@ from dify_plugin.entities.model import ModelPropertyKey
 from dify_plugin.entities.model.schema import AIModelEntity
 from dify_plugin.errors.model import InvokeBadRequestError, InvokeError
 
+from models.together.client import TogetherClient
 from models.together.credentials import whole_number
 from models.together.model_mixin import TogetherModelMixin
 from models.tts.speech import AUDIO_FORMAT, relay_speech
@@ -42,7 +43,7 @@ class TogetherTTSModel(TogetherModelMixin, TTSModel):
         text = content_text.strip()
         if not text:
             raise InvokeBadRequestError("There is no text to read aloud: the text is empty")
-        client = self.client(credentials)
+        client = TogetherClient(credentials)
         chosen = self._voice_for(model, credentials, voice)
         limit = self._get_model_word_limit(model, credentials) or DEFAULT_WORD_LIMIT
         pieces = self._split_text_into_sentences(text, max_length=limit, pattern=SENTENCE_END)
@@ -54,7 +55,7 @@ class TogetherTTSModel(TogetherModelMixin, TTSModel):
 
         Iterating matters: the request is only sent once the generator runs.
         """
-        with self.validating_credentials():
+        with self.validating_credentials(credentials):
             for _chunk in self._invoke(model, "", dict(credentials), VALIDATION_TEXT, ""):
                 pass
 
@@ -115,7 +116,7 @@ class TogetherTTSModel(TogetherModelMixin, TTSModel):
     def _live_voice_names(self, model: str, credentials: Mapping) -> list[str] | None:
         """Together's voice names for the model (cached), or None when they cannot be had."""
         try:
-            client = self.client(credentials)
+            client = TogetherClient(credentials)
         except InvokeError:
             return None  # no API key or an unusable endpoint: the declared voices still serve
         api_key = str(credentials["api_key"]).strip()

@@ -1,23 +1,23 @@
-"""Text embedding against the scripted Together stand-in: batching, order, length, prefixes, usage, errors."""
+"""Text embedding against the scripted Together stand-in: batches, order, reply size, length, usage."""
 
 from __future__ import annotations
 
-import threading
+import uuid
+from collections.abc import Callable
 from decimal import Decimal
 
-import gevent
 import pytest
+from dify_plugin.core.server.stdio.response_writer import StdioResponseWriter
 from dify_plugin.entities.model import EmbeddingInputType
 from dify_plugin.errors.model import (
     CredentialsValidateFailedError,
-    InvokeAuthorizationError,
     InvokeBadRequestError,
-    InvokeRateLimitError,
     InvokeServerUnavailableError,
 )
 
-from models.text_embedding.batching import MAX_CONCURRENT_REQUESTS, map_in_order
 from models.text_embedding.inputs import E5_RETRIEVAL_TASK
+from models.together import model_mixin
+from models.together.model_mixin import MAX_REPLY_LINE_BYTES, TogetherModelMixin
 from models.together.tokens import count_tokens, encoding
 from tests.conftest import API_KEY
 from tests.support.fake_together import FakeTogether, Recorded, Reply
@@ -80,94 +80,78 @@ def test_batches_hold_at_most_max_chunks_and_vectors_keep_input_order(
 
     result = embedding_model().invoke(CUSTOM, custom_credentials, texts)
 
-    assert sorted(len(batch) for batch in sent_inputs(fake_together)) == [1, 3, 3]
-    assert sorted(t for batch in sent_inputs(fake_together) for t in batch) == sorted(texts)
+    assert sent_inputs(fake_together) == [texts[0:3], texts[3:6], texts[6:7]]
     assert result.embeddings == [vector_for(t) for t in texts]
     assert result.usage.tokens == 70
 
 
-def test_batches_run_concurrently_within_the_bound_and_results_keep_order(
-    fake_together: FakeTogether, credentials: dict
-) -> None:
-    texts = [f"t{i}" for i in range(10)]
-    last_arrived = threading.Event()
-    lock = threading.Lock()
-    in_flight = [0, 0]  # now, most
-
-    def handler(request: Recorded) -> Reply:
-        [text] = request.json()["input"]
-        with lock:
-            in_flight[0] += 1
-            in_flight[1] = max(in_flight)
-        if text == texts[-1]:
-            last_arrived.set()
-        if text == texts[0]:
-            # The first batch answers only after the last one was sent: sequential code would
-            # deadlock here until the timeout, and a positional bug would misplace its vector.
-            last_arrived.wait(10)
-        with lock:
-            in_flight[0] -= 1
-        return embeddings_reply(request)
-
-    fake_together.route("POST", "/embeddings", handler)
-
-    result = embedding_model().invoke(CUSTOM, {**credentials, "max_chunks": "1"}, texts)
-
-    assert last_arrived.is_set()
-    assert 2 <= in_flight[1] <= MAX_CONCURRENT_REQUESTS
-    assert result.embeddings == [vector_for(t) for t in texts]
-
-
-@pytest.mark.parametrize(
-    ("status", "error"),
-    [
-        (400, InvokeBadRequestError),
-        (401, InvokeAuthorizationError),
-        (429, InvokeRateLimitError),
-        (503, InvokeServerUnavailableError),
-    ],
-)
-def test_one_failing_batch_fails_the_whole_call_with_the_mapped_error(
-    fake_together: FakeTogether, custom_credentials: dict, status: int, error: type[Exception]
+def test_one_failing_batch_fails_the_whole_call_and_stops_the_rest(
+    fake_together: FakeTogether, custom_credentials: dict
 ) -> None:
     def handler(request: Recorded) -> Reply:
         if "poison" in request.json()["input"]:
-            return Reply.json(
-                {"error": {"message": "batch rejected", "type": "invalid_request_error"}}, status
-            )
+            return Reply.json({"error": {"message": "batch rejected", "type": "invalid_request_error"}}, 400)
         return embeddings_reply(request)
 
     fake_together.route("POST", "/embeddings", handler)
     texts = ["a", "b", "c", "poison", "d", "e", "f", "g", "h"]
 
-    with pytest.raises(error) as raised:
+    with pytest.raises(InvokeBadRequestError, match="batch rejected"):
         embedding_model().invoke(CUSTOM, custom_credentials, texts)
 
-    assert "batch rejected" in str(raised.value)
-    assert API_KEY not in str(raised.value)
+    assert sent_inputs(fake_together) == [["a", "b", "c"], ["poison", "d", "e"]]
 
 
-def test_a_failure_stops_the_calls_still_running() -> None:
-    never = threading.Event()
-    started: list[int] = []
-    stopped: list[int] = []
+def test_requests_stay_within_togethers_batch_limit_whatever_max_chunks_says(
+    fake_together: FakeTogether, credentials: dict
+) -> None:
+    fake_together.route("POST", "/embeddings", embeddings_reply)
+    texts = [f"t{i}" for i in range(250)]
 
-    def work(item: int) -> int:
-        if item == 0:
-            raise InvokeBadRequestError("first batch failed")
-        started.append(item)
-        try:
-            never.wait(30)
-        except gevent.GreenletExit:
-            stopped.append(item)
-            raise
-        return item
+    result = embedding_model().invoke(CUSTOM, {**credentials, "max_chunks": "1000"}, texts)
 
-    with pytest.raises(InvokeBadRequestError, match="first batch failed"):
-        map_in_order(work, list(range(6)), concurrency=3)
+    assert [len(batch) for batch in sent_inputs(fake_together)] == [100, 100, 50]
+    assert result.embeddings == [vector_for(t) for t in texts]
 
-    assert started, "the other calls should have been running when the first failed"
-    assert stopped == started  # every running call was stopped; the queued ones never started
+
+def _wide_vectors(dimensions: int) -> Callable[[Recorded], Reply]:
+    def handler(request: Recorded) -> Reply:
+        count = len(request.json()["input"])
+        data = [{"index": i, "embedding": [-0.123456789] * dimensions} for i in range(count)]
+        return Reply.json({"object": "list", "data": data})
+
+    return handler
+
+
+def test_vectors_beyond_one_daemon_reply_are_refused_naming_max_chunks(
+    fake_together: FakeTogether, credentials: dict
+) -> None:
+    fake_together.route("POST", "/embeddings", _wide_vectors(4096))
+    texts = [f"t{i}" for i in range(100)]  # 100 × 4096 floats: about 6 MB as one line
+
+    with pytest.raises(InvokeBadRequestError, match="lower max_chunks") as raised:
+        embedding_model().invoke(CUSTOM, {**credentials, "max_chunks": "100"}, texts)
+
+    assert f"{MAX_REPLY_LINE_BYTES:,} bytes" in str(raised.value)
+
+
+def test_the_reply_limit_is_measured_on_the_line_the_sdk_writes(
+    fake_together: FakeTogether,
+    credentials: dict,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    fake_together.route("POST", "/embeddings", _wide_vectors(64))
+    result = embedding_model().invoke(CUSTOM, credentials, ["a", "b", "c"])
+    writer = StdioResponseWriter()
+    writer.session_message(str(uuid.uuid4()), writer.stream_object(result))
+    written = len(capsys.readouterr().out.split("\n")[0].encode())
+
+    monkeypatch.setattr(model_mixin, "MAX_REPLY_LINE_BYTES", written)
+    TogetherModelMixin.ensure_fits_one_reply(result, "max_chunks")  # exactly at the limit: allowed
+    monkeypatch.setattr(model_mixin, "MAX_REPLY_LINE_BYTES", written - 1)
+    with pytest.raises(InvokeBadRequestError, match="lower max_chunks"):
+        TogetherModelMixin.ensure_fits_one_reply(result, "max_chunks")
 
 
 def test_malformed_response_is_a_server_error(fake_together: FakeTogether, credentials: dict) -> None:

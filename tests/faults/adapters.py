@@ -1,7 +1,6 @@
 """How the fault matrix drives each model type: which path it hits, a good answer, how to call it.
 
-One `Adapter` per matrix column. A type whose module is still a placeholder (no model class yet)
-has `available() == False` and its cells are reported as pending, not failed.
+One `Adapter` per matrix column.
 """
 
 from __future__ import annotations
@@ -45,16 +44,16 @@ BASES: dict[str, type[AIModel]] = {
 }
 
 
-def model_class(folder: str) -> type[AIModel] | None:
-    """The model class `models/<folder>/<folder>.py` defines, or None while it is a placeholder."""
+def model_class(folder: str) -> type[AIModel]:
+    """The model class `models/<folder>/<folder>.py` defines."""
     module = importlib.import_module(f"models.{folder}.{folder}")
     base = BASES[folder]
-    found = [
+    [found] = [
         value
         for value in vars(module).values()
         if isinstance(value, type) and issubclass(value, base) and value.__module__ == module.__name__
     ]
-    return found[0] if found else None
+    return found
 
 
 def first_model(folder: str) -> str:
@@ -66,7 +65,6 @@ def first_model(folder: str) -> str:
 def build(folder: str) -> AIModel:
     """The model class with its predefined schemas, as the SDK builds it."""
     cls = model_class(folder)
-    assert cls is not None, f"models/{folder} has no model class yet"
     schemas = [
         AIModelEntity(**yaml.safe_load(path.read_text()))
         for path in (ROOT / "models" / folder).glob("*.yaml")
@@ -128,9 +126,6 @@ class Adapter:
     extra_routes: Callable[[str], dict[tuple[str, str], Reply]] = lambda _model: {}
     # Faults whose right error differs for this type (e.g. an empty stream is a cut-off stream).
     expected: dict[str, type[InvokeError]] = field(default_factory=dict)
-
-    def available(self) -> bool:
-        return model_class(self.folder) is not None
 
     def model(self) -> str:
         return first_model(self.folder)

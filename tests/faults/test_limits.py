@@ -11,19 +11,13 @@ import pytest
 from dify_plugin.errors.model import InvokeBadRequestError
 
 from models.together.tokens import count_tokens
-from tests.faults.adapters import MP3, build, chat_completion, model_class
+from tests.faults.adapters import MP3, build, chat_completion
 from tests.support.fake_together import FakeTogether, Recorded, Reply
-
-
-def needs(folder: str) -> None:
-    if model_class(folder) is None:
-        pytest.skip(f"models/{folder} is still a placeholder")
 
 
 def test_audio_over_the_upload_limit_is_refused_before_upload(
     fake_together: FakeTogether, credentials: dict
 ) -> None:
-    needs("speech2text")
     limit_mb = 80  # whisper-large-v3's file_upload_limit
     audio = io.BytesIO(b"RIFF\0\0\0\0WAVEfmt " + bytes(limit_mb * 1024 * 1024))
 
@@ -36,7 +30,6 @@ def test_audio_over_the_upload_limit_is_refused_before_upload(
 def test_text_beyond_what_moderation_checks_is_refused_before_any_request(
     fake_together: FakeTogether, credentials: dict
 ) -> None:
-    needs("moderation")
     model = "meta-llama/Llama-Guard-4-12B"
     fake_together.route("POST", "/chat/completions", Reply.json(chat_completion("safe", model)))
     text = "word " * 200_000  # a million characters
@@ -50,7 +43,6 @@ def test_text_beyond_what_moderation_checks_is_refused_before_any_request(
 def test_embedding_batches_and_texts_are_cut_to_the_models_limits(
     fake_together: FakeTogether, credentials: dict
 ) -> None:
-    needs("text_embedding")
 
     def embed(request: Recorded) -> Reply:
         texts = request.json()["input"]
@@ -71,7 +63,6 @@ def test_embedding_batches_and_texts_are_cut_to_the_models_limits(
 def test_long_speech_is_sent_in_requests_within_the_word_limit(
     fake_together: FakeTogether, credentials: dict
 ) -> None:
-    needs("tts")
     fake_together.route("GET", "/voices", Reply.json({"object": "list", "data": []}))
     fake_together.route("POST", "/audio/speech", Reply(200, {"Content-Type": "audio/mpeg"}, MP3))
     text = "This sentence is read aloud. " * 300  # 8,700 characters

@@ -9,7 +9,6 @@ import pytest
 from dify_plugin.entities.model import ModelPropertyKey
 from dify_plugin.errors.model import (
     CredentialsValidateFailedError,
-    InvokeAuthorizationError,
     InvokeBadRequestError,
     InvokeServerUnavailableError,
 )
@@ -148,24 +147,6 @@ def test_mp4_audio_goes_out_as_m4a(fake_together: FakeTogether, credentials: dic
 )
 def test_formats_are_recognised_from_their_first_bytes(header: bytes, expected: str | None) -> None:
     assert sniff_audio_format(header) == expected
-
-
-@pytest.mark.parametrize(
-    ("status", "error", "message"),
-    [
-        (413, InvokeBadRequestError, "Request entity too large"),
-        (400, InvokeBadRequestError, "unsupported_format"),
-        (401, InvokeAuthorizationError, "Invalid API key"),
-    ],
-)
-def test_together_errors_map_to_dify_errors(
-    fake_together: FakeTogether, credentials: dict, status: int, error: type, message: str
-) -> None:
-    body = {"error": {"message": f"{message} (from Together)", "type": "invalid_request_error"}}
-    fake_together.route("POST", "/audio/transcriptions", Reply.json(body, status))
-
-    with pytest.raises(error, match=message):
-        transcribe(credentials, SPEECH_MP3)
 
 
 def test_a_retried_upload_sends_the_whole_file_again(fake_together: FakeTogether, credentials: dict) -> None:

@@ -73,7 +73,7 @@ class TogetherTextEmbeddingModel(TogetherModelMixin, TextEmbeddingModel):
         result = TextEmbeddingResult(
             model=model, embeddings=vectors, usage=self._usage(model, credentials, tokens)
         )
-        self.ensure_fits_one_reply(result, "max_chunks")
+        self.ensure_fits_one_reply(result, "max_chunks", floats="embeddings")
         return result
 
     def get_num_tokens(self, model: str, credentials: dict, texts: list[str]) -> list[int]:

@@ -11,6 +11,7 @@ from collections.abc import Generator, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
+import orjson
 from dify_plugin.core.server.stdio.response_writer import StdioResponseWriter
 from dify_plugin.entities import I18nObject
 from dify_plugin.entities.model import AIModelEntity, FetchFrom, ModelPropertyKey
@@ -56,11 +57,8 @@ class TogetherModelMixin:
     @staticmethod
     @contextmanager
     def validating_credentials(credentials: Mapping[str, Any]) -> Iterator[None]:
-        """Turn any failure inside the block into `CredentialsValidateFailedError` with its message.
-
-        A failure that is not an `InvokeError` is a fault of the plugin, not of the credentials: it
-        says so, and its traceback goes to the log with the API key removed.
-        """
+        """Turn any failure inside the block into `CredentialsValidateFailedError` with its message; one
+        that is not an `InvokeError` is the plugin's fault: it says so and logs its traceback, key removed."""
         try:
             yield
         except CredentialsValidateFailedError:
@@ -77,12 +75,14 @@ class TogetherModelMixin:
             ) from None
 
     @staticmethod
-    def ensure_fits_one_reply(result: BaseModel, setting: str) -> None:
+    def ensure_fits_one_reply(result: BaseModel, setting: str, floats: str = "") -> None:
         """Raise `InvokeBadRequestError` naming `setting` when the SDK would write `result` as a line
-        longer than the daemon accepts; measured on the very line the SDK's writer builds."""
+        longer than the daemon accepts. The line is the one the SDK's writer builds, but the field
+        named `floats` (lists of floats) is measured by orjson, which writes floats as pydantic does."""
         writer = StdioResponseWriter()
-        line = writer.session_message_text(_SESSION_ID, writer.stream_object(result)).rstrip("\n")
-        size = len(line.encode())
+        rest = result.model_copy(update={floats: []}) if floats else result
+        line = writer.session_message_text(_SESSION_ID, writer.stream_object(rest)).rstrip("\n")
+        size = len(line.encode()) + (len(orjson.dumps(getattr(result, floats))) - 2 if floats else 0)
         if size > MAX_REPLY_LINE_BYTES:
             raise InvokeBadRequestError(
                 f"The answer would be a {size:,}-byte reply, more than the {MAX_REPLY_LINE_BYTES:,} "

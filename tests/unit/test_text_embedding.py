@@ -114,10 +114,13 @@ def test_requests_stay_within_togethers_batch_limit_whatever_max_chunks_says(
     assert result.embeddings == [vector_for(t) for t in texts]
 
 
-def _wide_vectors(dimensions: int) -> Callable[[Recorded], Reply]:
+def _wide_vectors(
+    dimensions: int, values: tuple[float, ...] = (-0.123456789,)
+) -> Callable[[Recorded], Reply]:
     def handler(request: Recorded) -> Reply:
         count = len(request.json()["input"])
-        data = [{"index": i, "embedding": [-0.123456789] * dimensions} for i in range(count)]
+        vector = [values[n % len(values)] for n in range(dimensions)]
+        data = [{"index": i, "embedding": vector} for i in range(count)]
         return Reply.json({"object": "list", "data": data})
 
     return handler
@@ -141,17 +144,20 @@ def test_the_reply_limit_is_measured_on_the_line_the_sdk_writes(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    fake_together.route("POST", "/embeddings", _wide_vectors(64))
+    # Whole numbers, tiny and huge values: each is written as the SDK writes it, not as Together sent it.
+    fake_together.route("POST", "/embeddings", _wide_vectors(64, (1, -1.2345e-7, 0.1, 3e20, -0.0, 0.00001)))
     result = embedding_model().invoke(CUSTOM, credentials, ["a", "b", "c"])
     writer = StdioResponseWriter()
     writer.session_message(str(uuid.uuid4()), writer.stream_object(result))
     written = len(capsys.readouterr().out.split("\n")[0].encode())
 
     monkeypatch.setattr(model_mixin, "MAX_REPLY_LINE_BYTES", written)
-    TogetherModelMixin.ensure_fits_one_reply(result, "max_chunks")  # exactly at the limit: allowed
+    TogetherModelMixin.ensure_fits_one_reply(
+        result, "max_chunks", floats="embeddings"
+    )  # exactly at the limit: allowed
     monkeypatch.setattr(model_mixin, "MAX_REPLY_LINE_BYTES", written - 1)
     with pytest.raises(InvokeBadRequestError, match="lower max_chunks"):
-        TogetherModelMixin.ensure_fits_one_reply(result, "max_chunks")
+        TogetherModelMixin.ensure_fits_one_reply(result, "max_chunks", floats="embeddings")
 
 
 def test_malformed_response_is_a_server_error(fake_together: FakeTogether, credentials: dict) -> None:

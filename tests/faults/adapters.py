@@ -57,9 +57,10 @@ def model_class(folder: str) -> type[AIModel]:
 
 
 def first_model(folder: str) -> str:
-    """The first predefined model of a type, as its `_position.yaml` orders them."""
+    """The first predefined model of a type, as its `_position.yaml` orders them, or for a type
+    without predefined models an id the user could add as a customizable model."""
     position = yaml.safe_load((ROOT / "models" / folder / "_position.yaml").read_text()) or []
-    return str(position[0])
+    return str(position[0]) if position else f"acme/{folder}-endpoint"
 
 
 def build(folder: str) -> AIModel:

@@ -56,6 +56,10 @@ def blocking(adapter: Adapter) -> bool:
     return not adapter.streamed
 
 
+def embeddings(adapter: Adapter) -> bool:
+    return adapter.folder == "text_embedding"
+
+
 @dataclass(frozen=True)
 class Fault:
     """One row. `reply` scripts the path (None: nothing listens); `attempts`: requests that must arrive."""
@@ -145,6 +149,13 @@ def _trickle(adapter: Adapter, _model: str, stall: threading.Event) -> Reply:
     return Reply(200, {"Content-Type": adapter.content_type}, chunks=chunks())
 
 
+def _vector_beyond_one_reply(_adapter: Adapter, model: str, _stall: threading.Event) -> Reply:
+    # 600,000 floats: a reply line of about 7 MB, beyond the 5,242,879 bytes Dify's daemon accepts.
+    return Reply.json(
+        {"object": "list", "model": model, "data": [{"index": 0, "embedding": [-0.1234567] * 600_000}]}
+    )
+
+
 RATE_LIMIT_HEADERS = {
     "retry-after": "1",
     "x-ratelimit-limit": "10",
@@ -184,6 +195,13 @@ FAULTS: list[Fault] = [
         _html_200,
         applies=event_stream,
     ),
+    Fault(
+        "answer beyond one daemon reply",
+        InvokeBadRequestError,
+        ("lower max_chunks",),
+        _vector_beyond_one_reply,
+        applies=embeddings,
+    ),
     Fault("connection refused", InvokeConnectionError, ("failed",), None, attempts=0),
     Fault(
         "timeout before first byte",
@@ -197,7 +215,7 @@ FAULTS: list[Fault] = [
     Fault(
         "body trickled past read_timeout",
         InvokeConnectionError,
-        ("timed out", "read_timeout"),
+        ("timed out",),  # under load a gap can pass read_timeout first: a timeout all the same
         _trickle,
         applies=blocking,
         read_timeout=TIMEOUT_READ,

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from models.together.model_mixin import MAX_REPLY_LINE_BYTES
 from tests.faults.adapters import ADAPTERS, Adapter
 from tests.faults.faults import FAULTS, SECRET_KEY, Fault, closed_port_url
 from tests.support.fake_together import FakeTogether
@@ -84,6 +85,7 @@ def test_fault_over_stdio(fault: Fault, adapter: Adapter, outcomes: dict[str, Ou
 
 
 def test_the_key_is_in_no_line_the_plugin_wrote(outcomes: dict[str, Outcome], plugin: PluginProcess) -> None:
+    assert max(map(len, plugin.stdout_lines)) <= MAX_REPLY_LINE_BYTES  # lines without their newline
     leaks = [line for line in plugin.stdout_lines if SECRET_KEY.encode() in line]
     leaks += [line for line in plugin.stderr_lines if SECRET_KEY in line]
     assert leaks == []

@@ -60,7 +60,9 @@ class TogetherRerankModel(TogetherModelMixin, RerankModel):
         ranked = ranked_documents(TogetherClient(credentials).post_json("/rerank", body), docs)
         if score_threshold:
             ranked = [doc for doc in ranked if doc.score >= score_threshold]
-        return RerankResult(model=model, docs=ranked[:limit])
+        result = RerankResult(model=model, docs=ranked[:limit])
+        self.ensure_fits_one_reply(result, "Top K (top_n), or the size of the documents")
+        return result
 
     def validate_credentials(self, model: str, credentials: Mapping) -> None:
         """Rerank one document; any failure becomes `CredentialsValidateFailedError`."""

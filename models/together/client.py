@@ -54,10 +54,7 @@ sleep = time.sleep
 
 
 class TruncatedStreamError(InvokeConnectionError):
-    """The stream closed before Together's `[DONE]` sentinel.
-
-    Model classes reach Dify as a plain `InvokeConnectionError` (see `errors.as_dify_error`).
-    """
+    """The stream closed before `[DONE]`; it reaches Dify as an `InvokeConnectionError` (`as_dify_error`)."""
 
 
 def normalize_endpoint_url(value: object) -> str:

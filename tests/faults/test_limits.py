@@ -73,3 +73,16 @@ def test_long_speech_is_sent_in_requests_within_the_word_limit(
     assert len(sent) > 1
     assert all(len(piece) <= 2000 for piece in sent)  # word_limit
     assert audio == MP3 * len(sent)
+
+
+def test_ranked_documents_beyond_one_daemon_reply_are_refused_naming_top_k(
+    fake_together: FakeTogether, credentials: dict
+) -> None:
+    docs = [f"document {n} " + "x" * 600_000 for n in range(10)]  # 6 MB of text, echoed in the result
+    results = [{"index": n, "relevance_score": 1 - n / 10} for n in range(10)]
+    fake_together.route("POST", "/rerank", Reply.json({"object": "rerank", "results": results}))
+
+    with pytest.raises(InvokeBadRequestError, match=r"lower Top K \(top_n\)"):
+        build("rerank").invoke("acme/rerank-endpoint", credentials, "query", docs, None, None)
+
+    assert len(build("rerank").invoke("acme/rerank-endpoint", credentials, "query", docs, None, 3).docs) == 3

@@ -273,10 +273,18 @@ def test_validation_failure_carries_togethers_message(fake_together: FakeTogethe
 
 
 @pytest.mark.parametrize(
-    ("name", "value"), [("context_size", "0"), ("max_chunks", "many"), ("max_chunks", "-3")]
+    ("name", "value"),
+    [
+        ("context_size", "0"),
+        ("max_chunks", "many"),
+        ("max_chunks", "-3"),
+        ("max_chunks", True),
+        ("context_size", 12.5),
+        ("max_chunks", ["3"]),
+    ],
 )
 def test_bad_customizable_settings_fail_validation_without_a_request(
-    fake_together: FakeTogether, credentials: dict, name: str, value: str
+    fake_together: FakeTogether, credentials: dict, name: str, value: object
 ) -> None:
     with pytest.raises(CredentialsValidateFailedError, match=f"{name} must be a whole number"):
         embedding_model().validate_credentials(CUSTOM, {**credentials, name: value})

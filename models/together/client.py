@@ -83,7 +83,7 @@ def normalize_endpoint_url(value: object) -> str:
 
 
 def read_timeout_from(credentials: Mapping[str, Any]) -> float:
-    """Seconds to wait between bytes of a response, from the optional `read_timeout` credential."""
+    """Seconds to wait for each read, and for a whole blocking body, from the `read_timeout` credential."""
     raw = credentials.get("read_timeout")
     if raw in (None, ""):
         return DEFAULT_READ_TIMEOUT

@@ -70,9 +70,8 @@ def debugging_port() -> DebuggingPort:
 
 def start(url: str, key: str = GOOD_KEY) -> subprocess.Popen[str]:
     env = {**os.environ, "INSTALL_METHOD": "remote", "REMOTE_INSTALL_URL": url, "REMOTE_INSTALL_KEY": key}
-    return subprocess.Popen(
-        [sys.executable, "-m", "main"], cwd=ROOT, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    )
+    pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
+    return subprocess.Popen([sys.executable, "-m", "main"], cwd=ROOT, env=env, text=True, **pipes)
 
 
 def one_line_and_exit(process: subprocess.Popen[str]) -> str:

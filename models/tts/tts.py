@@ -72,15 +72,13 @@ class TogetherTTSModel(TogetherModelMixin, TTSModel):
         voices = merge_voices(declared, self._live_voice_names(model, credentials))
         return [voice.as_dify() for voice in for_language(voices, language)]
 
-    def get_customizable_model_schema(self, model: str, credentials: Mapping) -> AIModelEntity | None:
-        """The schema of a TTS model the user added, from its credentials; None without a default voice.
+    def get_customizable_model_schema(self, model: str, credentials: Mapping) -> AIModelEntity:
+        """The schema of a TTS model the user added, from its credentials; never None (Dify cannot
+        handle a null schema), so without `default_voice` synthesis takes the picker's first voice.
 
-        `default_voice` is required; `voices` (comma-separated) adds choices for the picker;
-        `word_limit` is the characters per request.
+        `voices` (comma-separated) adds choices for the picker; `word_limit` is the characters per request.
         """
         default_voice = str(credentials.get("default_voice") or "").strip()
-        if not default_voice:
-            return None
         names = dict.fromkeys(
             [default_voice, *(n.strip() for n in str(credentials.get("voices") or "").split(","))]
         )
@@ -88,7 +86,7 @@ class TogetherTTSModel(TogetherModelMixin, TTSModel):
         return self.customizable_entity(
             model,
             {
-                ModelPropertyKey.DEFAULT_VOICE: default_voice,
+                **({ModelPropertyKey.DEFAULT_VOICE: default_voice} if default_voice else {}),
                 ModelPropertyKey.VOICES: [{"mode": name, "name": name, "language": []} for name in names],
                 ModelPropertyKey.WORD_LIMIT: whole_number(
                     credentials, "word_limit", DEFAULT_WORD_LIMIT, MAX_WORD_LIMIT

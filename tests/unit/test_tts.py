@@ -399,3 +399,20 @@ def test_an_unknown_model_without_voices_or_default_is_a_bad_request(
 
     with pytest.raises(InvokeBadRequestError, match="no default voice"):
         read_aloud(credentials, "Hello.", "", model=CUSTOM)
+
+
+def test_a_customizable_model_without_a_default_voice_still_has_a_schema(
+    fake_together: FakeTogether, credentials: dict
+) -> None:
+    # Dify's API requires `model_schema` in the get_ai_model_schemas reply: a null one makes it raise.
+    live = {"data": [{"model": CUSTOM, "voices": [{"id": "c1", "name": "studio"}]}]}
+    fake_together.route("GET", "/voices", Reply.json(live))
+    fake_together.route("POST", "/audio/speech", Reply(body=SPEECH_MP3))
+    model = tts_model()
+
+    schema = model.get_model_schema(CUSTOM, credentials)
+    read_aloud(credentials, "Hello.", "", model=CUSTOM)
+
+    assert schema is not None and schema.model == CUSTOM
+    assert ModelPropertyKey.DEFAULT_VOICE not in schema.model_properties
+    assert [r["voice"] for r in speech_requests(fake_together)] == ["studio"]

@@ -45,7 +45,6 @@ LIVE_VOICES = {
         {"model": ORPHEUS, "voices": [{"id": "o1", "name": "tara"}]},
     ]
 }
-TOGETHER_400 = {"error": {"message": "Invalid voice 'x'", "type": "invalid_request_error", "param": "voice"}}
 
 
 # Each test starts with an empty live-voice cache.

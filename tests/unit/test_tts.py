@@ -84,7 +84,7 @@ def test_every_predefined_model_offers_its_default_voice_as_mp3() -> None:
     positions = yaml.safe_load((ROOT / "models" / "tts" / "_position.yaml").read_text())
 
     assert sorted(positions) == sorted(schema.model for schema in model.predefined_models())
-    assert {KOKORO, ORPHEUS, "cartesia/sonic-2"} <= set(positions)
+    assert set(positions) == {KOKORO, ORPHEUS, "cartesia/sonic-3"}  # sonic-2 is retired
     for schema in model.predefined_models():
         props = schema.model_properties
         values = [voice["mode"] for voice in props[ModelPropertyKey.VOICES]]

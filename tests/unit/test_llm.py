@@ -785,3 +785,22 @@ def test_an_earlier_turns_reasoning_goes_back_under_the_key_it_arrived_on(
 
     earlier = sent(route)["messages"][2]
     assert earlier == {"role": "assistant", "content": "Checking.", key: "Needs the weather."}
+
+
+@respx.mock
+@pytest.mark.parametrize(
+    "details",
+    [
+        {"completion_tokens_details": {"reasoning_tokens": 30}, "prompt_tokens_details": {"cached_tokens": 15}},
+        {"cached_tokens": 15},  # the flat shape some non-reasoning models report
+    ],
+)
+def test_reasoning_and_cached_tokens_are_priced_as_together_bills_them(details: dict) -> None:
+    # Together bills reasoning as completion tokens, which already count it, and publishes no
+    # cached-input price for these models: every prompt token is priced as input.
+    respx.post(CHAT_URL).mock(return_value=sse(text_chunks("ok", usage={**usage(20, 40), **details})))
+
+    last = final(ask())
+
+    assert (last.delta.usage.prompt_tokens, last.delta.usage.completion_tokens) == (20, 40)
+    assert last.delta.usage.total_price == (20 * INPUT_PRICE + 40 * OUTPUT_PRICE) / 1_000_000

@@ -1,5 +1,6 @@
-"""The chat parameter rules, written once: the customizable schema is built from them at run time
-and every predefined YAML is rendered from them by `tools/catalog.py` (a test keeps the two equal).
+"""A chat model's parameter rules from the one set in `rules/parameters.yaml`: the customizable
+schema is built with them at run time, and `tools/catalog.py` renders every predefined YAML with
+the same `chat_rules` (a test keeps the two equal).
 
 A customizable model's credential fields (provider YAML, `# llm credentials`):
 - `mode`: chat (default) or completion; `context_size` (default 4096);
@@ -17,7 +18,10 @@ Every rule name here is one `request.py` reads.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 from dify_plugin.entities import I18nObject
 from dify_plugin.entities.model import (
@@ -42,85 +46,7 @@ TOOL_FEATURES = [
     ModelFeature.STREAM_TOOL_CALL,
     ModelFeature.AGENT_THOUGHT,
 ]
-EFFORT_LEVELS = ["low", "medium", "high"]
-
-
-def _rule(name: str, kind: str, label: tuple[str, str], help_text: tuple[str, str], **limits: Any) -> dict:
-    return {
-        "name": name,
-        "label": {"en_US": label[0], "zh_Hans": label[1]},
-        "type": kind,
-        "help": {"en_US": help_text[0], "zh_Hans": help_text[1]},
-        **limits,
-    }
-
-
-SAMPLING_RULES: list[dict[str, Any]] = [
-    {"name": "temperature", "use_template": "temperature", "max": 2},
-    {"name": "top_p", "use_template": "top_p"},
-    {"name": "top_k", "use_template": "top_k", "max": 100},
-    _rule(
-        "min_p",
-        "float",
-        ("Min P", "Min P"),
-        (
-            "Drops tokens whose probability is below this fraction of the most likely token's. 0 turns it off.",
-            "舍弃概率低于最可能 Token 概率的该比例的 Token；0 表示关闭。",
-        ),
-        min=0,
-        max=1,
-        precision=2,
-    ),
-    _rule(
-        "repetition_penalty",
-        "float",
-        ("Repetition penalty", "重复惩罚"),
-        (
-            "Above 1.0 discourages repeating tokens already in the text, below 1.0 encourages it; 1.0 is "
-            "neutral. Prefer it or the presence/frequency penalties, not both.",
-            "大于 1.0 抑制重复已出现的 Token，小于 1.0 则鼓励重复；1.0 为不惩罚。请与存在/频率惩罚二选一。",
-        ),
-        min=0.5,
-        max=2,
-        precision=2,
-        default=1.0,
-    ),
-    {"name": "presence_penalty", "use_template": "presence_penalty", "min": -2, "max": 2},
-    {"name": "frequency_penalty", "use_template": "frequency_penalty", "min": -2, "max": 2},
-    _rule(
-        "seed",
-        "int",
-        ("Seed", "随机种子"),
-        ("Sample with this seed for more repeatable answers.", "使用该种子采样，使回答更可复现。"),
-        min=0,
-    ),
-]
-STRUCTURED_OUTPUT_RULES: list[dict[str, Any]] = [
-    _rule(
-        "response_format",
-        "string",
-        ("Response format", "回复格式"),
-        (
-            "json_object makes the model answer with a JSON object (say so in the prompt too); "
-            "json_schema makes it follow the JSON Schema below.",
-            "json_object 令模型输出 JSON 对象（请同时在提示词中说明）；json_schema 令其遵循下方的 JSON Schema。",
-        ),
-        options=["text", "json_object", "json_schema"],
-    ),
-    {"name": "json_schema", "use_template": "json_schema"},
-]
-THINKING = (("Thinking", "深度思考"), (
-    "Whether the model reasons before it answers. Off gives faster, cheaper answers.",
-    "模型是否先推理再回答。关闭可更快、更省地得到回答。",
-))
-EFFORT = (("Reasoning effort", "推理强度"), (
-    "How much the model reasons before it answers: more effort is slower and uses more tokens.",
-    "模型回答前的推理程度：越高越慢、消耗的 Token 越多。",
-))
-PRESERVED_THINKING = (("Preserved thinking", "保留思考"), (
-    "Keep the reasoning of earlier turns in the context, which helps agents across tool calls.",
-    "在上下文中保留之前轮次的推理，有助于多轮工具调用的智能体。",
-))
+RULES = yaml.safe_load((Path(__file__).parent / "rules" / "parameters.yaml").read_text(encoding="utf-8"))
 
 
 def chat_rules(
@@ -134,16 +60,15 @@ def chat_rules(
     """The parameter rules of a chat model: sampling, `max_tokens` up to `ceiling`, then the
     structured-output rules and the reasoning control (`"switch"`, `"effort"` or None)."""
     max_tokens = {"name": "max_tokens", "use_template": "max_tokens", "min": 1, "max": ceiling}
-    rules = [*SAMPLING_RULES, {**max_tokens, "default": min(DEFAULT_MAX_TOKENS, ceiling)}]
+    rules = [*RULES["sampling"], {**max_tokens, "default": min(DEFAULT_MAX_TOKENS, ceiling)}]
     if structured_output:
-        rules += STRUCTURED_OUTPUT_RULES
+        rules += RULES["structured_output"]
     default = {} if reasoning_default is None else {"default": reasoning_default}
-    if reasoning == "switch":
-        rules.append(_rule("reasoning", "boolean", *THINKING, **default))
-    elif reasoning == "effort":
-        rules.append(_rule("reasoning_effort", "string", *EFFORT, options=EFFORT_LEVELS, **default))
+    control = {"switch": "reasoning", "effort": "reasoning_effort"}.get(reasoning or "")
+    if control:
+        rules.append({**RULES[control], **default})
     if preserved_thinking:
-        rules.append(_rule("preserved_thinking", "boolean", *PRESERVED_THINKING))
+        rules.append(RULES["preserved_thinking"])
     return rules
 
 

@@ -1,6 +1,6 @@
 """The chat model through the SDK's public `invoke`, against respx answers shaped as Together's spec.
 
-Covers issue 3's behaviour: endpoints and modes, streamed and blocking replies, usage wherever it
+Covers endpoints and modes, streamed and blocking replies, usage wherever it
 arrives, message and tool translation, tool-call aggregation, structured output, reasoning,
 stop sequences, finish reasons and errors. Text assembly details are in test_llm_reply.py.
 """

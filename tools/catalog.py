@@ -339,7 +339,9 @@ def chat_yaml(facts: dict[str, Any], snapshot: dict[str, Any]) -> tuple[str, dic
         "Rendered by `python -m tools.catalog --render-chat`; rules from models/llm/schema.py.",
     ]
     if facts["third_party_data_sharing"]:
-        lines.insert(2, f"Needs third-party data sharing enabled for the organisation ({sources['data_sharing']}).")
+        lines.insert(
+            2, f"Needs third-party data sharing enabled for the organisation ({sources['data_sharing']})."
+        )
     if facts.get("note"):
         lines.insert(2, facts["note"] + ".")
     return "".join(f"# {line}\n" for line in lines), data
@@ -357,7 +359,9 @@ def render_chat(snapshot_path: Path, root: Path) -> list[Path]:
     for facts in snapshot["models"]:
         header, data = chat_yaml(facts, snapshot)
         target = folder / f"{facts['id'].replace('/', '-')}.yaml"
-        target.write_text(header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+        target.write_text(
+            header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8"
+        )
         written.append(target)
     ids = [facts["id"] for facts in snapshot["models"]]
     (folder / "_position.yaml").write_text(yaml.safe_dump(ids, sort_keys=False), encoding="utf-8")

@@ -38,10 +38,12 @@ from models.together.model_mixin import TogetherModelMixin
 from models.together.tokens import count_tokens
 
 VALIDATION_PROMPT = "ping"
-TRACE_KEYS = ("reasoning", "reasoning_content")
-# The key each model's reasoning last arrived on, so that an earlier turn's trace goes back under it.
-trace_key_of: dict[str, str] = {}
 VALIDATION_MAX_TOKENS = 5  # a reply is not needed, only Together's acceptance of key and model
+# The keys a reasoning trace arrives on; Together takes the first on input for any model.
+TRACE_KEYS = ("reasoning", "reasoning_content")
+# The key each model's reasoning last arrived on in this process, so that an earlier turn's trace
+# (which Dify hands back only as a think block) goes back under it.
+trace_key_of: dict[str, str] = {}
 
 
 class TogetherLargeLanguageModel(TogetherModelMixin, LargeLanguageModel):

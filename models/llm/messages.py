@@ -47,7 +47,9 @@ def strip_think(text: str) -> str:
     return _THINK_BLOCK.sub("", text) if "<think>" in text else text
 
 
-def chat_messages(prompt_messages: Sequence[PromptMessage], trace_key: str = "reasoning") -> list[dict[str, Any]]:
+def chat_messages(
+    prompt_messages: Sequence[PromptMessage], trace_key: str = "reasoning"
+) -> list[dict[str, Any]]:
     """Together chat messages for Dify's prompt messages, in order; earlier reasoning goes under `trace_key`."""
     return [_chat_message(message, trace_key) for message in prompt_messages]
 

@@ -36,7 +36,13 @@ SAMPLING_PARAMETERS = (
     "max_tokens",
     "seed",
 )
-CHAT_ONLY_PARAMETERS = ("response_format", "json_schema", "reasoning", "reasoning_effort", "preserved_thinking")
+CHAT_ONLY_PARAMETERS = (
+    "response_format",
+    "json_schema",
+    "reasoning",
+    "reasoning_effort",
+    "preserved_thinking",
+)
 DEFAULT_SCHEMA_NAME = "output"
 _SCHEMA_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 

@@ -51,6 +51,8 @@ def relay_speech(
                 # A JSON or HTML error page sent with status 200, or another format, would play as silence.
                 what = found or "data that is not audio"
                 # The body is not quoted: an error page may echo the request's headers, key included.
-                raise InvokeServerUnavailableError(f"Together AI answered /audio/speech with {what} instead of MP3")
+                raise InvokeServerUnavailableError(
+                    f"Together AI answered /audio/speech with {what} instead of MP3"
+                )
             yield first
             yield from chunks

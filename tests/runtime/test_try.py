@@ -63,7 +63,14 @@ def test_with_a_key_embeddings_go_to_the_endpoint(with_key: None, fake_together:
     fake_together.route("POST", "/embeddings", embeddings)
 
     status, out, err = run(
-        "--type", "text-embedding", "--model", DEDICATED, "--prompt", "hi", "--endpoint-url", fake_together.base_url
+        "--type",
+        "text-embedding",
+        "--model",
+        DEDICATED,
+        "--prompt",
+        "hi",
+        "--endpoint-url",
+        fake_together.base_url,
     )
 
     assert status == 0, err
@@ -78,7 +85,14 @@ def test_an_error_from_together_is_printed_with_its_type(with_key: None, fake_to
     fake_together.route("POST", "/embeddings", Reply.json(INVALID_KEY, 401))
 
     status, out, err = run(
-        "--type", "text-embedding", "--model", DEDICATED, "--prompt", "hi", "--endpoint-url", fake_together.base_url
+        "--type",
+        "text-embedding",
+        "--model",
+        DEDICATED,
+        "--prompt",
+        "hi",
+        "--endpoint-url",
+        fake_together.base_url,
     )
 
     assert status == 1
@@ -193,7 +207,14 @@ def test_moderation_prints_the_verdict(
     )
 
     status, out, err = run(
-        "--type", "moderation", "--model", DEDICATED, "--prompt", "some text", "--endpoint-url", fake_together.base_url
+        "--type",
+        "moderation",
+        "--model",
+        DEDICATED,
+        "--prompt",
+        "some text",
+        "--endpoint-url",
+        fake_together.base_url,
     )
 
     assert status == 0, err

@@ -45,7 +45,9 @@ def llm() -> TogetherLargeLanguageModel:
     """The model class with one predefined schema (`MODEL`), as the SDK's factory builds it."""
     schema = customizable_schema(MODEL, ALL_SWITCHES)
     more = chat_rules(8192, structured_output=False, reasoning="effort", preserved_thinking=True)
-    extra = [ParameterRule(**rule) for rule in more if rule["name"] in ("reasoning_effort", "preserved_thinking")]
+    extra = [
+        ParameterRule(**rule) for rule in more if rule["name"] in ("reasoning_effort", "preserved_thinking")
+    ]
     schema.parameter_rules = [*schema.parameter_rules, *extra]
     schema.fetch_from = FetchFrom.PREDEFINED_MODEL
     schema.pricing = PriceConfig(

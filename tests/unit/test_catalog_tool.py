@@ -233,12 +233,16 @@ def test_live_mode_probes_each_chat_model_with_one_token_and_reports_the_refusal
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     # GET /models still lists a retired model; only a request shows it is not served serverless.
-    retired = {"error": {"message": "Unable to access non-serverless model deepseek-ai/DeepSeek-R1", "type": "x"}}
+    retired = {
+        "error": {"message": "Unable to access non-serverless model deepseek-ai/DeepSeek-R1", "type": "x"}
+    }
 
     def chat(request: Recorded) -> Reply:
         body = request.json()
         assert body["max_tokens"] == 1 and len(body["messages"]) == 1
-        return Reply.json(retired, 400) if body["model"] == "deepseek-ai/DeepSeek-R1" else Reply.json(ONE_TOKEN)
+        return (
+            Reply.json(retired, 400) if body["model"] == "deepseek-ai/DeepSeek-R1" else Reply.json(ONE_TOKEN)
+        )
 
     fake_together.route("GET", "/models", Reply.json(json.loads(FIXTURE.read_text())))
     fake_together.route("POST", "/chat/completions", chat)

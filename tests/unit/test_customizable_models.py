@@ -19,17 +19,42 @@ EMBEDDINGS = {"object": "list", "data": [{"object": "embedding", "index": 0, "em
 RANKED = {"object": "rerank", "results": [{"index": 0, "relevance_score": 0.9}]}
 CASES = {
     # folder: (model, credential fields of its form, path validated, the stand-in's answer)
-    "llm": ("acme/fine-tune-7b", {"mode": "chat", "context_size": "8192", "max_tokens_to_sample": "2048"},
-            "/chat/completions", lambda model: Reply.json(chat_completion("pong", model))),
-    "text_embedding": ("acme/dedicated-e5", {"context_size": "512", "max_chunks": "32"},
-                       "/embeddings", lambda model: Reply.json({**EMBEDDINGS, "model": model})),
-    "rerank": ("acme/dedicated-mxbai-rerank", {}, "/rerank", lambda model: Reply.json({**RANKED, "model": model})),
-    "tts": ("acme/dedicated-voice", {"default_voice": "narrator"},
-            "/audio/speech", lambda _model: Reply(200, {"Content-Type": "audio/mpeg"}, MP3)),
-    "speech2text": ("acme/dedicated-whisper", {"file_upload_limit": "25"},
-                    "/audio/transcriptions", lambda _model: Reply.json({"text": "hello"})),
-    "moderation": ("acme/dedicated-llama-guard", {"max_characters_per_chunk": "4000", "max_chunks": "32"},
-                   "/chat/completions", lambda model: Reply.json(chat_completion("safe", model))),
+    "llm": (
+        "acme/fine-tune-7b",
+        {"mode": "chat", "context_size": "8192", "max_tokens_to_sample": "2048"},
+        "/chat/completions",
+        lambda model: Reply.json(chat_completion("pong", model)),
+    ),
+    "text_embedding": (
+        "acme/dedicated-e5",
+        {"context_size": "512", "max_chunks": "32"},
+        "/embeddings",
+        lambda model: Reply.json({**EMBEDDINGS, "model": model}),
+    ),
+    "rerank": (
+        "acme/dedicated-mxbai-rerank",
+        {},
+        "/rerank",
+        lambda model: Reply.json({**RANKED, "model": model}),
+    ),
+    "tts": (
+        "acme/dedicated-voice",
+        {"default_voice": "narrator"},
+        "/audio/speech",
+        lambda _model: Reply(200, {"Content-Type": "audio/mpeg"}, MP3),
+    ),
+    "speech2text": (
+        "acme/dedicated-whisper",
+        {"file_upload_limit": "25"},
+        "/audio/transcriptions",
+        lambda _model: Reply.json({"text": "hello"}),
+    ),
+    "moderation": (
+        "acme/dedicated-llama-guard",
+        {"max_characters_per_chunk": "4000", "max_chunks": "32"},
+        "/chat/completions",
+        lambda model: Reply.json(chat_completion("safe", model)),
+    ),
 }
 
 

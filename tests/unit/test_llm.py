@@ -791,7 +791,10 @@ def test_an_earlier_turns_reasoning_goes_back_under_the_key_it_arrived_on(
 @pytest.mark.parametrize(
     "details",
     [
-        {"completion_tokens_details": {"reasoning_tokens": 30}, "prompt_tokens_details": {"cached_tokens": 15}},
+        {
+            "completion_tokens_details": {"reasoning_tokens": 30},
+            "prompt_tokens_details": {"cached_tokens": 15},
+        },
         {"cached_tokens": 15},  # the flat shape some non-reasoning models report
     ],
 )

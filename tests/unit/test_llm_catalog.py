@@ -23,7 +23,9 @@ from tools import catalog
 
 ROOT = Path(__file__).resolve().parents[2]
 LLM_DIR = ROOT / "models" / "llm"
-SNAPSHOT = json.loads((ROOT / "tests" / "fixtures" / "together_chat_catalog.json").read_text(encoding="utf-8"))
+SNAPSHOT = json.loads(
+    (ROOT / "tests" / "fixtures" / "together_chat_catalog.json").read_text(encoding="utf-8")
+)
 FACTS = {facts["id"]: facts for facts in SNAPSHOT["models"]}
 PATHS = sorted(path for path in LLM_DIR.glob("*.yaml") if not path.name.startswith("_"))
 RULE_TYPES = {
@@ -63,21 +65,32 @@ def test_the_catalog_is_the_snapshot_in_its_order() -> None:
 
 
 def test_the_snapshot_holds_what_together_recommends_and_drops_what_it_retired() -> None:
-    for current in ("moonshotai/Kimi-K3", "zai-org/GLM-5.3", "deepseek-ai/DeepSeek-V4-Pro-0813", "MiniMaxAI/MiniMax-M3"):
+    for current in (
+        "moonshotai/Kimi-K3",
+        "zai-org/GLM-5.3",
+        "deepseek-ai/DeepSeek-V4-Pro-0813",
+        "MiniMaxAI/MiniMax-M3",
+    ):
         assert current in FACTS
     for retired in ("moonshotai/Kimi-K2.6", "zai-org/GLM-5", "openai/gpt-oss-20b", "google/gemma-3n-E4B-it"):
         assert retired not in FACTS
     llama = FACTS["meta-llama/Llama-3.3-70B-Instruct-Turbo"]
     assert (llama["price_in"], llama["price_out"]) == ("1.04", "1.04")
     assert not FACTS["Qwen/Qwen3.6-Plus"]["tools"]
-    assert {m for m, f in FACTS.items() if f["vision"]} == {"Qwen/Qwen3.5-9B", "MiniMaxAI/MiniMax-M3", "moonshotai/Kimi-K3"}
+    assert {m for m, f in FACTS.items() if f["vision"]} == {
+        "Qwen/Qwen3.5-9B",
+        "MiniMaxAI/MiniMax-M3",
+        "moonshotai/Kimi-K3",
+    }
 
 
 @pytest.mark.parametrize("path", PATHS, ids=ids)
 def test_each_yaml_is_the_snapshot_rendered_with_the_schema_rules(path: Path) -> None:
     facts = FACTS[raw(path)["model"]]
     header, data = catalog.chat_yaml(facts, SNAPSHOT)
-    assert raw(path) == data, "run `python -m tools.catalog --render-chat tests/fixtures/together_chat_catalog.json`"
+    assert raw(path) == data, (
+        "run `python -m tools.catalog --render-chat tests/fixtures/together_chat_catalog.json`"
+    )
     assert path.read_text(encoding="utf-8").startswith(header), "the source comment is missing or stale"
     assert SNAPSHOT["as_of"] in header and "models.md" in header
 
@@ -89,9 +102,16 @@ def test_facts_match_the_snapshot(path: Path) -> None:
     features = set(model.features)
     assert model.model_properties[ModelPropertyKey.CONTEXT_SIZE] == facts["context"]
     assert model.model_properties[ModelPropertyKey.MODE] == "chat"
-    assert model.pricing.input == Decimal(facts["price_in"]) and model.pricing.output == Decimal(facts["price_out"])
+    assert model.pricing.input == Decimal(facts["price_in"]) and model.pricing.output == Decimal(
+        facts["price_out"]
+    )
     assert model.pricing.unit == Decimal("0.000001") and model.pricing.currency == "USD"
-    tools = {ModelFeature.TOOL_CALL, ModelFeature.MULTI_TOOL_CALL, ModelFeature.STREAM_TOOL_CALL, ModelFeature.AGENT_THOUGHT}
+    tools = {
+        ModelFeature.TOOL_CALL,
+        ModelFeature.MULTI_TOOL_CALL,
+        ModelFeature.STREAM_TOOL_CALL,
+        ModelFeature.AGENT_THOUGHT,
+    }
     assert (tools <= features) == facts["tools"] and (features & tools == set()) != facts["tools"]
     assert (ModelFeature.VISION in features) == facts["vision"]
     assert (ModelFeature.STRUCTURED_OUTPUT in features) == facts["json"]
@@ -160,4 +180,7 @@ def test_rendering_rewrites_the_folder_and_removes_retired_models(tmp_path: Path
         "moonshotai-Kimi-K3.yaml",
         "zai-org-GLM-5.3.yaml",
     ]
-    assert yaml.safe_load((folder / "_position.yaml").read_text()) == ["moonshotai/Kimi-K3", "zai-org/GLM-5.3"]
+    assert yaml.safe_load((folder / "_position.yaml").read_text()) == [
+        "moonshotai/Kimi-K3",
+        "zai-org/GLM-5.3",
+    ]

@@ -133,10 +133,27 @@ def test_a_voice_the_model_does_not_offer_becomes_its_default(
     assert [r["voice"] for r in speech_requests(fake_together)] == ["af_heart", "af_heart", "af_brand_new"]
 
 
-def test_the_voices_language_is_sent_only_when_it_is_known(fake_together: FakeTogether, credentials: dict) -> None:
-    fake_together.route("GET", "/voices", Reply.json({"data": [{"model": KOKORO, "voices": [
-        {"id": "1", "name": "zf_xiaoxiao"}, {"id": "2", "name": "jf_alpha"}, {"id": "3", "name": "af_brand_new"}
-    ]}]}))
+def test_the_voices_language_is_sent_only_when_it_is_known(
+    fake_together: FakeTogether, credentials: dict
+) -> None:
+    fake_together.route(
+        "GET",
+        "/voices",
+        Reply.json(
+            {
+                "data": [
+                    {
+                        "model": KOKORO,
+                        "voices": [
+                            {"id": "1", "name": "zf_xiaoxiao"},
+                            {"id": "2", "name": "jf_alpha"},
+                            {"id": "3", "name": "af_brand_new"},
+                        ],
+                    }
+                ]
+            }
+        ),
+    )
     fake_together.route("POST", "/audio/speech", Reply(body=SPEECH_MP3))
 
     for voice in ("zf_xiaoxiao", "jf_alpha", "af_brand_new"):  # the last one is not declared

@@ -235,3 +235,16 @@ def test_a_plain_file_object_works_too(fake_together: FakeTogether, credentials:
     fake_together.route("POST", "/audio/transcriptions", Reply.json(TRANSCRIPT))
 
     assert stt_model().invoke(WHISPER, credentials, io.BytesIO(SPEECH_WAV)) == TRANSCRIPT["text"]
+
+
+def test_a_format_the_model_does_not_declare_is_refused_before_upload(
+    fake_together: FakeTogether, credentials: dict
+) -> None:
+    model = stt_model()
+    [whisper] = [schema for schema in model.model_schemas if schema.model == WHISPER]
+    whisper.model_properties[ModelPropertyKey.SUPPORTED_FILE_EXTENSIONS] = "wav,flac"
+
+    with pytest.raises(InvokeBadRequestError, match="cannot transcribe mp3 audio; use one of: wav, flac"):
+        model.invoke(WHISPER, credentials, io.BytesIO(SPEECH_MP3))
+
+    assert fake_together.requests == []

@@ -15,8 +15,9 @@ Contract of `invoke` (True means unsafe):
   `InvokeBadRequestError` quoting it (the model is most likely not a guard model); a response
   without a reply raises `InvokeServerUnavailableError`. Neither is ever read as "safe".
 
-`max_characters_per_chunk` and `max_chunks` come from the model YAML, or for customizable models
-(a guard model on a dedicated endpoint) from the credentials of the same names.
+Together serves no guard model serverless, so none is predefined: the user adds the guard model
+of their own dedicated endpoint (or of a compatible gateway) as a customizable model, and
+`max_characters_per_chunk` and `max_chunks` come from its credentials of the same names.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Together's `/rerank` as Dify rerank models.
 
-Together serves rerank models only on dedicated endpoints, so the predefined entries say so in
-their labels and any endpoint's model name can be added as a customizable model.
+Together serves no rerank model serverless, so none is predefined: the user adds the model of
+their own dedicated endpoint, or of a gateway speaking the same API, as a customizable model.
 
 Contract of `invoke`:
 - No documents: an empty result, no request.

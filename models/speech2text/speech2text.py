@@ -17,8 +17,9 @@ from models.together.model_mixin import TogetherModelMixin
 
 # Together's cap on a direct upload (larger files get HTTP 413).
 DEFAULT_UPLOAD_LIMIT_MB = 80
-# What Together documents (.wav .mp3 .m4a .webm .flac), plus MP4 audio, uploaded as .m4a.
-DEFAULT_EXTENSIONS = "flac,m4a,mp3,mp4,wav,webm"
+# What Together's SDK 3.1.1 lists (.wav .mp3 .m4a .webm .flac .ogg .opus .aac), plus MP4 audio,
+# uploaded as .m4a.
+DEFAULT_EXTENSIONS = "aac,flac,m4a,mp3,mp4,ogg,opus,wav,webm"
 
 
 def transcription_fields(model: str, language: str) -> dict[str, str]:
@@ -31,7 +32,7 @@ def transcription_fields(model: str, language: str) -> dict[str, str]:
 
 
 class TogetherSpeech2TextModel(TogetherModelMixin, Speech2TextModel):
-    """Together's transcription models (Whisper large v3 and customizable ones)."""
+    """Together's transcription models (Whisper large v3, Parakeet TDT 0.6B v3 and customizable ones)."""
 
     def _invoke(self, model: str, credentials: dict, file: IO[bytes], user: str | None = None) -> str:
         """The text spoken in `file`.

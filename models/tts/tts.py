@@ -38,7 +38,8 @@ class TogetherTTSModel(TogetherModelMixin, TTSModel):
 
         A voice the model does not offer (Dify keeps the voice when the model changes) is replaced
         by the model's default. Text longer than the model's `word_limit` (characters) goes out as
-        several requests cut at sentence ends. Raises `InvokeBadRequestError` for empty text.
+        several requests cut at sentence ends, with the voice's language when exactly one is
+        declared for it. Raises `InvokeBadRequestError` for empty text.
         """
         text = content_text.strip()
         if not text:
@@ -48,7 +49,7 @@ class TogetherTTSModel(TogetherModelMixin, TTSModel):
         limit = self._get_model_word_limit(model, credentials) or DEFAULT_WORD_LIMIT
         pieces = self._split_text_into_sentences(text, max_length=limit, pattern=SENTENCE_END)
         segments = [piece.strip() for piece in pieces if piece.strip()]
-        return relay_speech(client, model, chosen, segments)
+        return relay_speech(client, model, chosen, segments, self._language_of(model, credentials, chosen))
 
     def validate_credentials(self, model: str, credentials: Mapping) -> None:
         """Synthesise a short phrase with the default voice and read the audio to its end.
@@ -110,6 +111,13 @@ class TogetherTTSModel(TogetherModelMixin, TTSModel):
         raise InvokeBadRequestError(
             f"No voice was chosen and {model} has no default voice: add it as a customizable model with one"
         )
+
+    def _language_of(self, model: str, credentials: dict, voice: str) -> str | None:
+        """The ISO 639-1 code Together takes for `voice` ("zh" for Dify's "zh-Hans"), when known."""
+        schema = self.get_model_schema(model, credentials)
+        entries = schema.model_properties.get(ModelPropertyKey.VOICES) or [] if schema else []
+        languages = [declared.languages for declared in declared_voices(entries) if declared.value == voice]
+        return languages[0][0].split("-")[0].lower() if languages and len(languages[0]) == 1 else None
 
     def _live_voice_names(self, model: str, credentials: Mapping) -> list[str] | None:
         """Together's voice names for the model (cached), or None when they cannot be had."""

@@ -57,10 +57,10 @@ def model_class(folder: str) -> type[AIModel]:
 
 
 def first_model(folder: str) -> str:
-    """The first predefined model of a type, as its `_position.yaml` orders them, or for a type
-    without predefined models an id the user could add as a customizable model."""
+    """The first predefined model of a type, as its `_position.yaml` orders them, or the name of a
+    customizable one (a user's dedicated endpoint) for a type Together serves none of."""
     position = yaml.safe_load((ROOT / "models" / folder / "_position.yaml").read_text()) or []
-    return str(position[0]) if position else f"acme/{folder}-endpoint"
+    return str(position[0]) if position else f"acme/dedicated-{folder.replace('_', '-')}"
 
 
 def build(folder: str) -> AIModel:
@@ -127,6 +127,8 @@ class Adapter:
     extra_routes: Callable[[str], dict[tuple[str, str], Reply]] = lambda _model: {}
     # Faults whose right error differs for this type (e.g. an empty stream is a cut-off stream).
     expected: dict[str, type[InvokeError]] = field(default_factory=dict)
+    # The model credential fields a customizable model of this type needs.
+    model_credentials: dict[str, str] = field(default_factory=dict)
 
     def model(self) -> str:
         return first_model(self.folder)
@@ -240,6 +242,7 @@ ADAPTERS: list[Adapter] = [
                 "input_type": "document",
             },
         ),
+        model_credentials={"context_size": "512", "max_chunks": "32"},
     ),
     Adapter(
         column="rerank",
@@ -307,5 +310,6 @@ ADAPTERS: list[Adapter] = [
             "invoke_moderation",
             {"model_type": "moderation", "model": name, "text": "hello"},
         ),
+        model_credentials={"max_characters_per_chunk": "4000", "max_chunks": "32"},
     ),
 ]

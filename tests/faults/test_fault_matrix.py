@@ -85,7 +85,12 @@ def test_fault(
         endpoint = closed_port_url()
     else:
         fake.route("POST", adapter.path, fault.reply(adapter, model, stall))
-    credentials = {"api_key": SECRET_KEY, "endpoint_url": endpoint, "read_timeout": fault.read_timeout}
+    credentials = {
+        "api_key": SECRET_KEY,
+        "endpoint_url": endpoint,
+        "read_timeout": fault.read_timeout,
+        **adapter.model_credentials,
+    }
 
     try:
         result = adapter.invoke(adapter.build_model(), model, credentials)

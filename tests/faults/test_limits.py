@@ -30,12 +30,13 @@ def test_audio_over_the_upload_limit_is_refused_before_upload(
 def test_text_beyond_what_moderation_checks_is_refused_before_any_request(
     fake_together: FakeTogether, credentials: dict
 ) -> None:
-    model = "meta-llama/Llama-Guard-4-12B"
+    model = "acme/dedicated-llama-guard"  # Together serves no guard model: a user's own endpoint
     fake_together.route("POST", "/chat/completions", Reply.json(chat_completion("safe", model)))
     text = "word " * 200_000  # a million characters
+    guard = {**credentials, "max_characters_per_chunk": "4000", "max_chunks": "32"}
 
     with pytest.raises(InvokeBadRequestError, match="too long to moderate"):
-        build("moderation").invoke(model, credentials, text)
+        build("moderation").invoke(model, guard, text)
 
     assert fake_together.requests == []
 
@@ -52,7 +53,8 @@ def test_embedding_batches_and_texts_are_cut_to_the_models_limits(
     fake_together.route("POST", "/embeddings", embed)
     texts = [f"text {n} " + "lorem ipsum dolor " * 400 for n in range(250)]  # 250 texts of ~1,200 tokens
 
-    result = build("text_embedding").invoke("intfloat/multilingual-e5-large-instruct", credentials, texts)
+    endpoint = {**credentials, "context_size": "514", "max_chunks": "100"}  # a dedicated e5 endpoint's
+    result = build("text_embedding").invoke("acme/dedicated-e5", endpoint, texts)
 
     assert len(result.embeddings) == 250
     batches = [request.json()["input"] for request in fake_together.requests]

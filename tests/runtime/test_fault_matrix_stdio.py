@@ -54,6 +54,7 @@ def outcomes(plugin: PluginProcess) -> Iterator[dict[str, Outcome]]:
                 "api_key": SECRET_KEY,
                 "endpoint_url": endpoint,
                 "read_timeout": fault.read_timeout,
+                **adapter.model_credentials,
             }
             action, data = adapter.stdio(model)
             session = plugin.send(action, {**data, "credentials": credentials})

@@ -128,9 +128,8 @@ def test_validation_failure_carries_togethers_message(fake_together: FakeTogethe
         rerank_model().validate_credentials(MODEL, credentials)
 
 
-def test_predefined_models_say_they_need_a_dedicated_endpoint() -> None:
-    for schema in rerank_model().predefined_models():
-        assert "dedicated endpoint" in schema.label.en_us
+def test_no_rerank_model_is_predefined_since_together_serves_none() -> None:
+    assert rerank_model().predefined_models() == []
 
 
 def test_any_model_name_is_a_customizable_rerank_model() -> None:

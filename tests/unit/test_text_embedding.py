@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Callable
 from decimal import Decimal
@@ -43,12 +44,12 @@ def test_empty_list_makes_no_request(fake_together: FakeTogether, credentials: d
     assert fake_together.requests == []
 
 
-def test_predefined_model_sends_an_array_and_reports_usage_and_cost(
+def test_a_dedicated_endpoints_model_sends_an_array_and_reports_usage(
     fake_together: FakeTogether, credentials: dict
 ) -> None:
     fake_together.route("POST", "/embeddings", embeddings_reply)
 
-    result = embedding_model().invoke(E5, credentials, ["alpha", "beta"])
+    result = embedding_model().invoke(E5, {**credentials, "context_size": "514"}, ["alpha", "beta"])
 
     [request] = fake_together.requests
     assert request.headers["authorization"] == f"Bearer {API_KEY}"
@@ -56,8 +57,7 @@ def test_predefined_model_sends_an_array_and_reports_usage_and_cost(
     assert result.model == E5
     assert result.embeddings == [vector_for("alpha"), vector_for("beta")]
     assert result.usage.tokens == result.usage.total_tokens == 20  # Together's count, not ours
-    assert result.usage.unit_price == Decimal("0.02")
-    assert result.usage.total_price == Decimal("0.0000004")  # 20 tokens at $0.02 per million
+    assert result.usage.total_price == 0  # a dedicated endpoint is billed by the hour, not per token
     assert result.usage.currency == "USD"
 
 
@@ -297,5 +297,7 @@ def test_customizable_schema_reads_context_size_and_max_chunks() -> None:
 
     assert model._get_context_size(CUSTOM, credentials) == 8192
     assert model._get_max_chunks(CUSTOM, credentials) == 16
-    assert model._get_context_size(E5, credentials) == 514  # predefined values win for a predefined id
-    assert model._get_max_chunks(E5, credentials) == 100
+
+
+def test_no_embedding_model_is_predefined_since_together_serves_none() -> None:
+    assert embedding_model().predefined_models() == []

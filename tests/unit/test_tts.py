@@ -81,7 +81,7 @@ def test_every_predefined_model_offers_its_default_voice_as_mp3() -> None:
     positions = yaml.safe_load((ROOT / "models" / "tts" / "_position.yaml").read_text())
 
     assert sorted(positions) == sorted(schema.model for schema in model.predefined_models())
-    assert {KOKORO, ORPHEUS, "cartesia/sonic-2"} <= set(positions)
+    assert set(positions) == {KOKORO, ORPHEUS, "cartesia/sonic-3"}  # sonic-2 is retired
     for schema in model.predefined_models():
         props = schema.model_properties
         values = [voice["mode"] for voice in props[ModelPropertyKey.VOICES]]
@@ -105,7 +105,13 @@ def test_audio_reaches_dify_as_valid_mp3_and_the_request_is_togethers_shape(
 
     assert b"".join(chunks) == SPEECH_MP3 and is_mp3(chunks[0])
     assert speech_requests(fake_together) == [
-        {"model": KOKORO, "input": "Hello from Together AI.", "voice": "af_heart", "response_format": "mp3"}
+        {
+            "model": KOKORO,
+            "input": "Hello from Together AI.",
+            "voice": "af_heart",
+            "response_format": "mp3",
+            "language": "en",  # af_heart is declared as US English
+        }
     ]
     speech = next(r for r in fake_together.requests if r.path == "/v1/audio/speech")
     assert speech.headers["authorization"] == f"Bearer {API_KEY}"
@@ -122,6 +128,35 @@ def test_a_voice_the_model_does_not_offer_becomes_its_default(
     read_aloud(credentials, "Three.", "af_brand_new")  # only Together's live list knows it
 
     assert [r["voice"] for r in speech_requests(fake_together)] == ["af_heart", "af_heart", "af_brand_new"]
+
+
+def test_the_voices_language_is_sent_only_when_it_is_known(
+    fake_together: FakeTogether, credentials: dict
+) -> None:
+    fake_together.route(
+        "GET",
+        "/voices",
+        Reply.json(
+            {
+                "data": [
+                    {
+                        "model": KOKORO,
+                        "voices": [
+                            {"id": "1", "name": "zf_xiaoxiao"},
+                            {"id": "2", "name": "jf_alpha"},
+                            {"id": "3", "name": "af_brand_new"},
+                        ],
+                    }
+                ]
+            }
+        ),
+    )
+    fake_together.route("POST", "/audio/speech", Reply(body=SPEECH_MP3))
+
+    for voice in ("zf_xiaoxiao", "jf_alpha", "af_brand_new"):  # the last one is not declared
+        read_aloud(credentials, "One.", voice)
+
+    assert [r.get("language") for r in speech_requests(fake_together)] == ["zh", "ja", None]
 
 
 @pytest.mark.parametrize("text", ["", "   \n\t "])

@@ -8,7 +8,8 @@ Contract of `invoke`:
   longer than `context_size` are truncated by tokens.
 - Requests carry at most `max_chunks` texts and run concurrently (`batching.embed_in_batches`);
   vectors come back in input order, exactly as Together returned them. One failed request fails
-  the call with its mapped `InvokeError`; there is never a partial result.
+  the call with its mapped `InvokeError`; there is never a partial result. A reply too large for
+  Dify's plugin daemon fails with `InvokeBadRequestError` naming the `max_chunks` that fits.
 - Usage counts Together's reported tokens, else the offline count; cost comes from the model's
   YAML pricing (zero for customizable models).
 
@@ -29,6 +30,7 @@ from dify_plugin.entities.model import (
     PriceType,
 )
 from dify_plugin.entities.model.text_embedding import EmbeddingUsage, TextEmbeddingResult
+from dify_plugin.errors.model import InvokeBadRequestError
 
 from models.text_embedding.batching import embed_in_batches
 from models.text_embedding.inputs import prepare_texts
@@ -39,6 +41,8 @@ from models.together.tokens import count_tokens
 DEFAULT_CONTEXT_SIZE = 512
 DEFAULT_MAX_CHUNKS = 32
 VALIDATION_TEXTS = ["ping"]
+# Dify's plugin daemon kills the whole plugin for a reply line over 5 MiB (the margin: the envelope).
+MAX_REPLY_BYTES = 5 * 1024 * 1024 - 4096
 
 
 class TogetherTextEmbeddingModel(TogetherModelMixin, TextEmbeddingModel):
@@ -62,9 +66,16 @@ class TogetherTextEmbeddingModel(TogetherModelMixin, TextEmbeddingModel):
             request_texts,
             batch_size=self._get_max_chunks(model, credentials),
         )
-        return TextEmbeddingResult(
+        result = TextEmbeddingResult(
             model=model, embeddings=embedded.vectors, usage=self._usage(model, credentials, embedded.tokens)
         )
+        if (size := len(result.model_dump_json())) > MAX_REPLY_BYTES:
+            fits = max(1, len(texts) * MAX_REPLY_BYTES // size)
+            raise InvokeBadRequestError(
+                f"{len(texts)} vectors of {len(embedded.vectors[0])} dimensions make a {size / 2**20:.1f} MiB"
+                f" reply, over the 5 MiB Dify's plugin daemon accepts: set max_chunks to at most {fits}"
+            )
+        return result
 
     def get_num_tokens(self, model: str, credentials: dict, texts: list[str]) -> list[int]:
         """Each text's tokens, counted offline with the same counter as the chat models."""

@@ -10,6 +10,7 @@ a field this plugin fills. Replies that do not depend on the catalogue come from
 from __future__ import annotations
 
 import json
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -17,7 +18,7 @@ import pytest
 from dify_plugin import DifyPluginEnv
 from dify_plugin.core.plugin_registration import PluginRegistration
 
-from tests.support.fake_together import FakeTogether, Reply
+from tests.support.fake_together import FakeTogether, Recorded, Reply
 from tests.support.llm_fakes import chunk, response, text_chunks, tool_delta, tool_fragment, usage
 from tests.support.moderation_fakes import guard
 from tests.support.rerank_fakes import DOCS, QUERY, together_rerank
@@ -245,6 +246,36 @@ def test_rerank_documents_carry_index_text_and_score(
     for doc in result["docs"]:
         assert isinstance(doc["index"], int) and isinstance(doc["text"], str)
         assert isinstance(doc["score"], float | int)
+
+
+def test_an_embedding_reply_over_the_line_limit_is_a_bad_request_not_a_killed_plugin(
+    plugin: PluginProcess, fake_together: FakeTogether, credentials: dict
+) -> None:
+    # The daemon reads one reply as one stdout line of at most 5 MiB (PLUGIN_STDIO_MAX_BUFFER_SIZE)
+    # and kills the plugin, with every session on it, for a longer one: Dify's call then never ends.
+    def wide_vectors(request: Recorded) -> Reply:
+        texts = request.json()["input"]
+        data = [{"index": i, "embedding": [-0.0123456789012345] * 2048} for i in range(len(texts))]
+        return Reply.json({"object": "list", "model": CUSTOM, "data": data})
+
+    fake_together.route("POST", "/embeddings", wide_vectors)
+    request = {
+        "credentials": {**credentials, "context_size": "512", "max_chunks": "150"},
+        "model_type": "text-embedding",
+        "model": CUSTOM,
+        "texts": [f"text {i}" for i in range(150)],
+        "input_type": "document",
+    }
+
+    refused = plugin.call("invoke_text_embedding", request)
+    fake_together.route("POST", "/embeddings", embeddings_reply)
+    [small] = plugin.call("invoke_text_embedding", {**request, "texts": ["still here"]}).ok()
+
+    assert refused.error and refused.error["error_type"] == "InvokeBadRequestError"
+    fits = re.search(r"max_chunks to at most (\d+)", refused.error["message"])
+    assert fits and 100 < int(fits[1]) < 150, refused.error["message"]
+    assert max(map(len, plugin.stdout_lines)) < 5 * 1024 * 1024
+    assert len(small["embeddings"]) == 1
 
 
 @pytest.mark.parametrize("model", [KOKORO, CUSTOM])

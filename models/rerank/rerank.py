@@ -13,7 +13,8 @@ Contract of `invoke`:
   The daemon sends `top_n` 0 and `score_threshold` 0.0 when they are unset: 0 or less (or None)
   means no limit, 0.0 (or None) no threshold.
 - Output sorted by score, highest first (ties by original position).
-- A response that does not match the documents sent raises `InvokeServerUnavailableError`.
+- A response that does not match the documents sent raises `InvokeServerUnavailableError`; a result
+  too large for Dify's plugin daemon, `InvokeBadRequestError` naming the `top_n` that fits.
 """
 
 from __future__ import annotations
@@ -59,7 +60,8 @@ class TogetherRerankModel(TogetherModelMixin, RerankModel):
         ranked = ranked_documents(self.client(credentials).post_json("/rerank", body), docs)
         if score_threshold:
             ranked = [doc for doc in ranked if doc.score >= score_threshold]
-        return RerankResult(model=model, docs=ranked[:limit])
+        result = RerankResult(model=model, docs=ranked[:limit])
+        return self.fitting_reply(result, len(result.docs), "documents", "top_n (Dify's Top K)")
 
     def validate_credentials(self, model: str, credentials: Mapping) -> None:
         """Rerank one document; any failure becomes `CredentialsValidateFailedError`."""

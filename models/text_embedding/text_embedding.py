@@ -30,7 +30,6 @@ from dify_plugin.entities.model import (
     PriceType,
 )
 from dify_plugin.entities.model.text_embedding import EmbeddingUsage, TextEmbeddingResult
-from dify_plugin.errors.model import InvokeBadRequestError
 
 from models.text_embedding.batching import embed_in_batches
 from models.text_embedding.inputs import prepare_texts
@@ -41,8 +40,6 @@ from models.together.tokens import count_tokens
 DEFAULT_CONTEXT_SIZE = 512
 DEFAULT_MAX_CHUNKS = 32
 VALIDATION_TEXTS = ["ping"]
-# Dify's plugin daemon kills the whole plugin for a reply line over 5 MiB (the margin: the envelope).
-MAX_REPLY_BYTES = 5 * 1024 * 1024 - 4096
 
 
 class TogetherTextEmbeddingModel(TogetherModelMixin, TextEmbeddingModel):
@@ -69,13 +66,8 @@ class TogetherTextEmbeddingModel(TogetherModelMixin, TextEmbeddingModel):
         result = TextEmbeddingResult(
             model=model, embeddings=embedded.vectors, usage=self._usage(model, credentials, embedded.tokens)
         )
-        if (size := len(result.model_dump_json())) > MAX_REPLY_BYTES:
-            fits = max(1, len(texts) * MAX_REPLY_BYTES // size)
-            raise InvokeBadRequestError(
-                f"{len(texts)} vectors of {len(embedded.vectors[0])} dimensions make a {size / 2**20:.1f} MiB"
-                f" reply, over the 5 MiB Dify's plugin daemon accepts: set max_chunks to at most {fits}"
-            )
-        return result
+        dimensions = len(embedded.vectors[0])
+        return self.fitting_reply(result, len(texts), f"vectors of {dimensions} dimensions", "max_chunks")
 
     def get_num_tokens(self, model: str, credentials: dict, texts: list[str]) -> list[int]:
         """Each text's tokens, counted offline with the same counter as the chat models."""

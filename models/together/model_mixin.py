@@ -11,12 +11,17 @@ from typing import Any, TypeVar
 
 from dify_plugin.entities import I18nObject
 from dify_plugin.entities.model import AIModelEntity, FetchFrom, ModelPropertyKey
-from dify_plugin.errors.model import CredentialsValidateFailedError, InvokeError
+from dify_plugin.errors.model import CredentialsValidateFailedError, InvokeBadRequestError, InvokeError
+from pydantic import BaseModel
 
 from models.together.client import TogetherClient
 from models.together.errors import INVOKE_ERRORS, as_dify_error
 
 T = TypeVar("T")
+R = TypeVar("R", bound=BaseModel)
+# Dify's plugin daemon reads a reply as one stdout line of at most 5 MiB and kills the whole plugin,
+# with every session on it, for a longer one; the margin leaves room for the session envelope.
+MAX_REPLY_BYTES = 5 * 1024 * 1024 - 4096
 
 
 class TogetherModelMixin:
@@ -35,6 +40,17 @@ class TogetherModelMixin:
             model_type=self.model_type,  # type: ignore[attr-defined]  # set by each dify_plugin base
             fetch_from=FetchFrom.CUSTOMIZABLE_MODEL,
             model_properties=dict(properties),
+        )
+
+    @staticmethod
+    def fitting_reply(result: R, items: int, noun: str, setting: str) -> R:
+        """`result` if the daemon can read it, else `InvokeBadRequestError` naming the `setting` that fits."""
+        size = len(result.model_dump_json())
+        if size <= MAX_REPLY_BYTES:
+            return result
+        raise InvokeBadRequestError(
+            f"{items} {noun} make a {size / 2**20:.1f} MiB reply, over the 5 MiB Dify's plugin daemon"
+            f" accepts: set {setting} to at most {max(1, items * MAX_REPLY_BYTES // size)}"
         )
 
     @property

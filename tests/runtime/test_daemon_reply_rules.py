@@ -278,6 +278,30 @@ def test_an_embedding_reply_over_the_line_limit_is_a_bad_request_not_a_killed_pl
     assert len(small["embeddings"]) == 1
 
 
+def test_a_rerank_reply_over_the_line_limit_is_a_bad_request_not_a_killed_plugin(
+    plugin: PluginProcess, fake_together: FakeTogether, credentials: dict
+) -> None:
+    # Rerank results carry every document's text back, so long documents without a top_n pass 5 MiB.
+    fake_together.route("POST", "/rerank", together_rerank)
+    request = {
+        "credentials": credentials,
+        "model_type": "rerank",
+        "model": CUSTOM,
+        "query": QUERY,
+        "docs": [f"{i} " + "x" * 2_000_000 for i in range(3)],
+        "score_threshold": 0.0,
+        "top_n": 0,
+    }
+
+    refused = plugin.call("invoke_rerank", request)
+    [small] = plugin.call("invoke_rerank", {**request, "docs": DOCS}).ok()
+
+    assert refused.error and refused.error["error_type"] == "InvokeBadRequestError"
+    assert "set top_n (Dify's Top K) to at most 2" in refused.error["message"]
+    assert max(map(len, plugin.stdout_lines)) < 5 * 1024 * 1024
+    assert len(small["docs"]) == len(DOCS)
+
+
 @pytest.mark.parametrize("model", [KOKORO, CUSTOM])
 def test_voices_are_a_list_of_named_values(
     plugin: PluginProcess, fake_together: FakeTogether, credentials: dict, model: str

@@ -226,21 +226,25 @@ def test_embeddings_carry_model_vectors_and_full_usage(
     assert all(result["usage"][field] is not None for field in EMBEDDING_USAGE)
 
 
-def test_rerank_documents_carry_index_text_and_score(
-    plugin: PluginProcess, fake_together: FakeTogether, credentials: dict
-) -> None:
-    fake_together.route("POST", "/rerank", together_rerank)
-    request = {
+def rerank_request(credentials: dict, docs: list[str]) -> dict:
+    # The daemon sends 0.0 and 0 for an unset threshold and top_n.
+    return {
         "credentials": credentials,
         "model_type": "rerank",
         "model": CUSTOM,
         "query": QUERY,
-        "docs": DOCS,
+        "docs": docs,
         "score_threshold": 0.0,
         "top_n": 0,
     }
 
-    [result] = plugin.call("invoke_rerank", request).ok()
+
+def test_rerank_documents_carry_index_text_and_score(
+    plugin: PluginProcess, fake_together: FakeTogether, credentials: dict
+) -> None:
+    fake_together.route("POST", "/rerank", together_rerank)
+
+    [result] = plugin.call("invoke_rerank", rerank_request(credentials, DOCS)).ok()
 
     assert result["model"] and result["docs"]
     for doc in result["docs"]:
@@ -283,18 +287,10 @@ def test_a_rerank_reply_over_the_line_limit_is_a_bad_request_not_a_killed_plugin
 ) -> None:
     # Rerank results carry every document's text back, so long documents without a top_n pass 5 MiB.
     fake_together.route("POST", "/rerank", together_rerank)
-    request = {
-        "credentials": credentials,
-        "model_type": "rerank",
-        "model": CUSTOM,
-        "query": QUERY,
-        "docs": [f"{i} " + "x" * 2_000_000 for i in range(3)],
-        "score_threshold": 0.0,
-        "top_n": 0,
-    }
+    long_docs = [f"{i} " + "x" * 2_000_000 for i in range(3)]
 
-    refused = plugin.call("invoke_rerank", request)
-    [small] = plugin.call("invoke_rerank", {**request, "docs": DOCS}).ok()
+    refused = plugin.call("invoke_rerank", rerank_request(credentials, long_docs))
+    [small] = plugin.call("invoke_rerank", rerank_request(credentials, DOCS)).ok()
 
     assert refused.error and refused.error["error_type"] == "InvokeBadRequestError"
     assert "set top_n (Dify's Top K) to at most 2" in refused.error["message"]

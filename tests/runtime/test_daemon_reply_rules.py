@@ -17,7 +17,7 @@ import pytest
 from dify_plugin import DifyPluginEnv
 from dify_plugin.core.plugin_registration import PluginRegistration
 
-from tests.support.fake_together import FakeTogether, Reply
+from tests.support.fake_together import FakeTogether, Recorded, Reply
 from tests.support.llm_fakes import chunk, response, text_chunks, tool_delta, tool_fragment, usage
 from tests.support.moderation_fakes import guard
 from tests.support.rerank_fakes import DOCS, QUERY, together_rerank
@@ -225,26 +225,75 @@ def test_embeddings_carry_model_vectors_and_full_usage(
     assert all(result["usage"][field] is not None for field in EMBEDDING_USAGE)
 
 
-def test_rerank_documents_carry_index_text_and_score(
-    plugin: PluginProcess, fake_together: FakeTogether, credentials: dict
-) -> None:
-    fake_together.route("POST", "/rerank", together_rerank)
-    request = {
+def rerank_request(credentials: dict, docs: list[str]) -> dict:
+    # The daemon sends 0.0 and 0 for an unset threshold and top_n.
+    return {
         "credentials": credentials,
         "model_type": "rerank",
         "model": CUSTOM,
         "query": QUERY,
-        "docs": DOCS,
+        "docs": docs,
         "score_threshold": 0.0,
         "top_n": 0,
     }
 
-    [result] = plugin.call("invoke_rerank", request).ok()
+
+def test_rerank_documents_carry_index_text_and_score(
+    plugin: PluginProcess, fake_together: FakeTogether, credentials: dict
+) -> None:
+    fake_together.route("POST", "/rerank", together_rerank)
+
+    [result] = plugin.call("invoke_rerank", rerank_request(credentials, DOCS)).ok()
 
     assert result["model"] and result["docs"]
     for doc in result["docs"]:
         assert isinstance(doc["index"], int) and isinstance(doc["text"], str)
         assert isinstance(doc["score"], float | int)
+
+
+def test_an_embedding_reply_over_the_line_limit_is_a_bad_request_not_a_killed_plugin(
+    plugin: PluginProcess, fake_together: FakeTogether, credentials: dict
+) -> None:
+    # The daemon reads one reply as one stdout line of at most 5 MiB (PLUGIN_STDIO_MAX_BUFFER_SIZE)
+    # and kills the plugin, with every session on it, for a longer one: Dify's call then never ends.
+    def wide_vectors(request: Recorded) -> Reply:
+        texts = request.json()["input"]
+        data = [{"index": i, "embedding": [-0.0123456789012345] * 2048} for i in range(len(texts))]
+        return Reply.json({"object": "list", "model": CUSTOM, "data": data})
+
+    fake_together.route("POST", "/embeddings", wide_vectors)
+    request = {
+        "credentials": {**credentials, "context_size": "512", "max_chunks": "150"},
+        "model_type": "text-embedding",
+        "model": CUSTOM,
+        "texts": [f"text {i}" for i in range(150)],
+        "input_type": "document",
+    }
+
+    refused = plugin.call("invoke_text_embedding", request)
+    fake_together.route("POST", "/embeddings", embeddings_reply)
+    [small] = plugin.call("invoke_text_embedding", {**request, "texts": ["still here"]}).ok()
+
+    assert refused.error and refused.error["error_type"] == "InvokeBadRequestError"
+    assert "lower max_chunks" in refused.error["message"]
+    assert max(map(len, plugin.stdout_lines)) < 5 * 1024 * 1024
+    assert len(small["embeddings"]) == 1
+
+
+def test_a_rerank_reply_over_the_line_limit_is_a_bad_request_not_a_killed_plugin(
+    plugin: PluginProcess, fake_together: FakeTogether, credentials: dict
+) -> None:
+    # Rerank results carry every document's text back, so long documents without a top_n pass 5 MiB.
+    fake_together.route("POST", "/rerank", together_rerank)
+    long_docs = [f"{i} " + "x" * 2_000_000 for i in range(3)]
+
+    refused = plugin.call("invoke_rerank", rerank_request(credentials, long_docs))
+    [small] = plugin.call("invoke_rerank", rerank_request(credentials, DOCS)).ok()
+
+    assert refused.error and refused.error["error_type"] == "InvokeBadRequestError"
+    assert "lower Top K (top_n)" in refused.error["message"]
+    assert max(map(len, plugin.stdout_lines)) < 5 * 1024 * 1024
+    assert len(small["docs"]) == len(DOCS)
 
 
 @pytest.mark.parametrize("model", [KOKORO, CUSTOM])

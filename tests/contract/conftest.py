@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+pytest.importorskip("jsonschema")
+
 from tests.support.openapi import SPEC_PATH, OpenAPI
 
 

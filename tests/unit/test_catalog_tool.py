@@ -11,10 +11,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import pytest
 import yaml
 from dify_plugin.entities.model.schema import AIModelEntity
+
+jsonschema = pytest.importorskip("jsonschema")
 
 from tests.conftest import API_KEY
 from tests.support.fake_together import FakeTogether, Reply

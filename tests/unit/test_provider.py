@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import httpx
 import pytest
-import respx
 from dify_plugin.errors.model import CredentialsValidateFailedError
+
+respx = pytest.importorskip("respx")
 
 from provider.togetherai import TogetherAIProvider
 from tests.conftest import API_KEY

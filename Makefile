@@ -32,7 +32,7 @@ run: $(STAMP)
 	  echo "  REMOTE_INSTALL_URL=<host>:5003"; \
 	  echo "  REMOTE_INSTALL_KEY=<debug key>"; \
 	  exit 1; fi
-	$(PY) -m main
+	@$(PY) -m main
 
 test: $(STAMP)
 	TOGETHERAI_REQUIRE_LLAMA=1 $(PY) -m pytest $(PYTEST_ARGS)

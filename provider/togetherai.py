@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dify_plugin import ModelProvider
 from dify_plugin.errors.model import CredentialsValidateFailedError
 
+from models.together.client import TogetherClient
 from models.together.model_mixin import TogetherModelMixin
 
 
@@ -17,8 +18,8 @@ class TogetherAIProvider(ModelProvider):
         Raises `CredentialsValidateFailedError` with Together's own message when the key,
         endpoint or timeout is wrong, or when the endpoint does not answer like Together.
         """
-        with TogetherModelMixin.validating_credentials():
-            models = TogetherModelMixin.client(credentials).get_json("/models")
+        with TogetherModelMixin.validating_credentials(credentials):
+            models = TogetherClient(credentials).get_json("/models")
         if isinstance(models, Mapping):
             models = models.get("data")
         if not isinstance(models, list):

@@ -1,15 +1,22 @@
-"""Catalog drift: compare the model YAMLs (`models/<type>/*.yaml`) with Together's `GET /models`.
+"""Catalog upkeep: probe the predefined models, compare the YAMLs with `GET /models`, render chat YAMLs.
 
-Reports models Together serves that the catalog lacks (serverless ones only: a per-token price),
-catalog models Together no longer lists, and catalog models whose context size, price or type
+With TOGETHER_API_KEY it first sends each predefined chat model one `max_tokens=1` request and
+reports the ones that fail: `GET /models` still lists retired models, so only a request can tell
+that a model is served serverless. Then it compares the catalog with `GET /models` (or a saved
+response, `--models-json`): models Together lists that the catalog lacks (serverless ones only: a
+per-token price), catalog models it no longer lists, and ones whose context size, price or type
 differ. With `--write` it drafts a YAML per new model and adds it to `_position.yaml`; a person
 confirms the draft's features and parameters before it ships (the header comment says what).
+
+`--render-chat SNAPSHOT` rewrites `models/llm/` from a dated snapshot of Together's serverless
+chat catalog (`tests/fixtures/together_chat_catalog.json` is the current one): one YAML per model
+with the parameter rules of `models/llm/schema.py`, `_position.yaml` in the snapshot's order, and
+the YAMLs of models the snapshot no longer has removed.
 
 `GET /models` is a bare array of the spec's `ModelInfo` (an object with `data` is accepted too);
 `type` is an open string and `pricing` (USD per 1M tokens) may be missing.
 
-Usage: python -m tools.catalog [--models-json FILE] [--endpoint-url URL] [--write]
-Without --models-json it calls Together with TOGETHER_API_KEY.
+Usage: python -m tools.catalog [--models-json FILE] [--endpoint-url URL] [--write] [--render-chat FILE]
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ from typing import Any
 import yaml
 from dify_plugin.errors.model import InvokeError
 
+from models.llm.schema import TOOL_FEATURES, chat_rules
 from models.together.client import TogetherClient
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -297,9 +305,94 @@ def write_drafts(drift: Drift, catalog: list[CatalogEntry], root: Path) -> list[
     return written
 
 
-def fetch_live(api_key: str, endpoint_url: str | None) -> Any:
-    """`GET /models` through the plugin's own client: same URL handling, errors and key redaction."""
-    return TogetherClient({"api_key": api_key, "endpoint_url": endpoint_url}).get_json("/models")
+def chat_yaml(facts: dict[str, Any], snapshot: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The header comment and the data of the YAML of one chat model of `snapshot`."""
+    features = [feature.value for feature in TOOL_FEATURES] if facts["tools"] else []
+    features += ["vision"] * facts["vision"] + ["structured-output"] * facts["json"]
+    reasoning = facts["reasoning"]
+    rules = chat_rules(
+        facts["context"],
+        structured_output=facts["json"],
+        reasoning=reasoning,
+        preserved_thinking=facts["preserved_thinking"],
+        reasoning_default={"switch": True, "effort": "medium"}.get(reasoning),
+    )
+    data = {
+        "model": facts["id"],
+        "label": {"en_US": facts["label"]},
+        "model_type": "llm",
+        "features": features,
+        "model_properties": {"mode": "chat", "context_size": facts["context"]},
+        "parameter_rules": rules,
+        "pricing": {
+            "input": facts["price_in"],
+            "output": facts["price_out"],
+            "unit": "0.000001",
+            "currency": "USD",
+        },
+    }
+    sources = snapshot["sources"]
+    lines = [
+        f"Source ({snapshot['as_of']}): {sources['catalog']} (context, USD per 1M tokens, tools, JSON, vision)",
+        f"and {sources['reasoning']} (reasoning control).",
+        "max_tokens may reach the context: Together refuses input + max_tokens above it.",
+        "Rendered by `python -m tools.catalog --render-chat`; rules from models/llm/schema.py.",
+    ]
+    if facts["third_party_data_sharing"]:
+        lines.insert(
+            2, f"Needs third-party data sharing enabled for the organisation ({sources['data_sharing']})."
+        )
+    if facts.get("note"):
+        lines.insert(2, facts["note"] + ".")
+    return "".join(f"# {line}\n" for line in lines), data
+
+
+def render_chat(snapshot_path: Path, root: Path) -> list[Path]:
+    """Rewrite `models/llm/` from the snapshot; returns the YAMLs written."""
+    snapshot = json.loads(snapshot_path.read_text(encoding="utf-8"))
+    folder = root / "models" / "llm"
+    keep = {f"{facts['id'].replace('/', '-')}.yaml" for facts in snapshot["models"]}
+    for path in folder.glob("*.yaml"):
+        if not path.name.startswith("_") and path.name not in keep:
+            path.unlink()
+    written = []
+    for facts in snapshot["models"]:
+        header, data = chat_yaml(facts, snapshot)
+        target = folder / f"{facts['id'].replace('/', '-')}.yaml"
+        target.write_text(
+            header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8"
+        )
+        written.append(target)
+    ids = [facts["id"] for facts in snapshot["models"]]
+    (folder / "_position.yaml").write_text(yaml.safe_dump(ids, sort_keys=False), encoding="utf-8")
+    return written
+
+
+def probe(client: TogetherClient, catalog: list[CatalogEntry]) -> list[tuple[str, str]]:
+    """(model, Together's error) for each predefined chat model that refuses a one-token request."""
+    failures = []
+    for entry in catalog:
+        if entry.model_type != "llm":
+            continue
+        body = {"model": entry.model, "messages": [{"role": "user", "content": "ping"}], "max_tokens": 1}
+        try:
+            client.post_json("/chat/completions", body)
+        except InvokeError as error:
+            failures.append((entry.model, str(error)))
+    return failures
+
+
+def render_probe(failures: list[tuple[str, str]], probed: int) -> str:
+    if not failures:
+        return f"Probe: all {probed} chat models answered a max_tokens=1 request."
+    lines = [f"Probe: {len(failures)} of {probed} chat models failed a max_tokens=1 request:"]
+    lines += [f"  {model}: {error}" for model, error in failures]
+    return "\n".join(lines)
+
+
+def live_client(api_key: str, endpoint_url: str | None) -> TogetherClient:
+    """The plugin's own client: same URL handling, errors and key redaction."""
+    return TogetherClient({"api_key": api_key, "endpoint_url": endpoint_url})
 
 
 def main(argv: list[str] | None = None, root: Path = ROOT) -> int:
@@ -309,8 +402,14 @@ def main(argv: list[str] | None = None, root: Path = ROOT) -> int:
     )
     parser.add_argument("--endpoint-url", help="the API base for the live call (default Together's)")
     parser.add_argument("--write", action="store_true", help="draft YAMLs for new serverless models")
+    parser.add_argument("--render-chat", type=Path, help="rewrite models/llm/ from a chat catalog snapshot")
     args = parser.parse_args(argv)
 
+    if args.render_chat:
+        written = render_chat(args.render_chat, root)
+        print(f"wrote {len(written)} chat YAMLs and models/llm/_position.yaml from {args.render_chat}")
+        return 0
+    exit_code = 0
     if args.models_json:
         source = str(args.models_json)
         payload = json.loads(args.models_json.read_text(encoding="utf-8"))
@@ -324,8 +423,13 @@ def main(argv: list[str] | None = None, root: Path = ROOT) -> int:
             )
             return 2
         source = "GET /models"
+        client = live_client(api_key, args.endpoint_url)
+        predefined = load_catalog(root)
+        failures = probe(client, predefined)
+        print(render_probe(failures, sum(entry.model_type == "llm" for entry in predefined)))
+        exit_code = 1 if failures else 0
         try:
-            payload = fetch_live(api_key, args.endpoint_url)
+            payload = client.get_json("/models")
         except InvokeError as error:
             print(f"make catalog: {error}", file=sys.stderr)
             return 1
@@ -340,7 +444,7 @@ def main(argv: list[str] | None = None, root: Path = ROOT) -> int:
     if args.write:
         for path in write_drafts(drift, catalog, root):
             print(f"wrote {path.relative_to(root)}: confirm its features and parameters before shipping")
-    return 0
+    return exit_code
 
 
 if __name__ == "__main__":

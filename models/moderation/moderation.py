@@ -15,8 +15,9 @@ Contract of `invoke` (True means unsafe):
   `InvokeBadRequestError` quoting it (the model is most likely not a guard model); a response
   without a reply raises `InvokeServerUnavailableError`. Neither is ever read as "safe".
 
-`max_characters_per_chunk` and `max_chunks` come from the model YAML, or for customizable models
-(a guard model on a dedicated endpoint) from the credentials of the same names.
+Together serves no guard model serverless, so none is predefined: the user adds the guard model
+of their own dedicated endpoint (or of a compatible gateway) as a customizable model, and
+`max_characters_per_chunk` and `max_chunks` come from its credentials of the same names.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from dify_plugin.errors.model import InvokeBadRequestError
 
 from models.moderation.chunks import split_text
 from models.moderation.guard import guard_request, guard_verdict
+from models.together.client import TogetherClient
 from models.together.credentials import whole_number
 from models.together.model_mixin import TogetherModelMixin
 
@@ -54,7 +56,7 @@ class TogetherModerationModel(TogetherModelMixin, ModerationModel):
             )
         if not pieces:
             return False
-        client = self.client(credentials)
+        client = TogetherClient(credentials)
         for number, piece in enumerate(pieces, 1):
             verdict = guard_verdict(model, client.post_json("/chat/completions", guard_request(model, piece)))
             if verdict.unsafe:
@@ -73,7 +75,7 @@ class TogetherModerationModel(TogetherModelMixin, ModerationModel):
 
         A model that is not a guard model fails here, because its reply is neither `safe` nor `unsafe`.
         """
-        with self.validating_credentials():
+        with self.validating_credentials(credentials):
             self._invoke(model, dict(credentials), VALIDATION_TEXT)
 
     def get_customizable_model_schema(self, model: str, credentials: Mapping) -> AIModelEntity:

@@ -1,7 +1,7 @@
 """Together's `/rerank` as Dify rerank models.
 
-Together serves rerank models only on dedicated endpoints, so the predefined entries say so in
-their labels and any endpoint's model name can be added as a customizable model.
+Together serves no rerank model serverless, so none is predefined: the user adds the model of
+their own dedicated endpoint, or of a gateway speaking the same API, as a customizable model.
 
 Contract of `invoke`:
 - No documents: an empty result, no request.
@@ -26,6 +26,7 @@ from dify_plugin.entities.model import AIModelEntity
 from dify_plugin.entities.model.rerank import RerankDocument, RerankResult
 from dify_plugin.errors.model import InvokeServerUnavailableError
 
+from models.together.client import TogetherClient
 from models.together.model_mixin import TogetherModelMixin
 
 VALIDATION_QUERY = "What is the capital of France?"
@@ -56,14 +57,16 @@ class TogetherRerankModel(TogetherModelMixin, RerankModel):
             "top_n": min(limit or len(docs), len(docs)),
             "return_documents": False,  # the texts are ours already; don't pay to receive them back
         }
-        ranked = ranked_documents(self.client(credentials).post_json("/rerank", body), docs)
+        ranked = ranked_documents(TogetherClient(credentials).post_json("/rerank", body), docs)
         if score_threshold:
             ranked = [doc for doc in ranked if doc.score >= score_threshold]
-        return RerankResult(model=model, docs=ranked[:limit])
+        result = RerankResult(model=model, docs=ranked[:limit])
+        self.ensure_fits_one_reply(result, "Top K (top_n), or the size of the documents")
+        return result
 
     def validate_credentials(self, model: str, credentials: Mapping) -> None:
         """Rerank one document; any failure becomes `CredentialsValidateFailedError`."""
-        with self.validating_credentials():
+        with self.validating_credentials(credentials):
             self._invoke(model, dict(credentials), VALIDATION_QUERY, VALIDATION_DOCS)
 
     def get_customizable_model_schema(self, model: str, credentials: Mapping) -> AIModelEntity:

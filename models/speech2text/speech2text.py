@@ -11,13 +11,15 @@ from dify_plugin.entities.model.schema import AIModelEntity
 from dify_plugin.errors.model import InvokeServerUnavailableError
 
 from models.speech2text.upload import prepare_upload
+from models.together.client import TogetherClient
 from models.together.credentials import whole_number
 from models.together.model_mixin import TogetherModelMixin
 
 # Together's cap on a direct upload (larger files get HTTP 413).
 DEFAULT_UPLOAD_LIMIT_MB = 80
-# What Together documents (.wav .mp3 .m4a .webm .flac), plus MP4 audio, uploaded as .m4a.
-DEFAULT_EXTENSIONS = "flac,m4a,mp3,mp4,wav,webm"
+# What Together's SDK 3.1.1 lists (.wav .mp3 .m4a .webm .flac .ogg .opus .aac), plus MP4 audio,
+# uploaded as .m4a.
+DEFAULT_EXTENSIONS = "aac,flac,m4a,mp3,mp4,ogg,opus,wav,webm"
 
 
 def transcription_fields(model: str, language: str) -> dict[str, str]:
@@ -30,7 +32,7 @@ def transcription_fields(model: str, language: str) -> dict[str, str]:
 
 
 class TogetherSpeech2TextModel(TogetherModelMixin, Speech2TextModel):
-    """Together's transcription models (Whisper large v3 and customizable ones)."""
+    """Together's transcription models (Whisper large v3, Parakeet TDT 0.6B v3 and customizable ones)."""
 
     def _invoke(self, model: str, credentials: dict, file: IO[bytes], user: str | None = None) -> str:
         """The text spoken in `file`.
@@ -46,7 +48,7 @@ class TogetherSpeech2TextModel(TogetherModelMixin, Speech2TextModel):
             [extension.strip().lower() for extension in supported.split(",") if extension.strip()],
         )
         language = str(credentials.get("language") or "").strip().lower() or "auto"
-        payload = self.client(credentials).post_multipart(
+        payload = TogetherClient(credentials).post_multipart(
             "/audio/transcriptions",
             data=transcription_fields(model, language),
             files={"file": (upload.filename, file, upload.content_type)},
@@ -60,7 +62,7 @@ class TogetherSpeech2TextModel(TogetherModelMixin, Speech2TextModel):
 
     def validate_credentials(self, model: str, credentials: Mapping) -> None:
         """Transcribe the SDK's short demo recording, a real upload that costs seconds of audio."""
-        with self.validating_credentials(), open(self._get_demo_file_path(), "rb") as demo:
+        with self.validating_credentials(credentials), open(self._get_demo_file_path(), "rb") as demo:
             self._invoke(model, dict(credentials), demo)
 
     def get_customizable_model_schema(self, model: str, credentials: Mapping) -> AIModelEntity:

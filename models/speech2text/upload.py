@@ -14,7 +14,7 @@ from typing import IO
 
 from dify_plugin.errors.model import InvokeBadRequestError
 
-from models.speech2text.audio_format import HEADER_BYTES, MIME_TYPES, sniff_audio_format
+from models.together.audio import HEADER_BYTES, MIME_TYPES, sniff_audio_format
 
 BYTES_PER_MB = 1024 * 1024
 # MP4 audio is the M4A container; Together lists only the .m4a extension (Safari records MP4).

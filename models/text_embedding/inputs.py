@@ -22,15 +22,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from dify_plugin.config.logger_format import plugin_logger_handler
 from dify_plugin.entities.model import EmbeddingInputType
 from dify_plugin.errors.model import InvokeBadRequestError
 
 from models.together.tokens import count_tokens, encoding
 
 logger = logging.getLogger(__name__)
-logger.setLevel(logging.INFO)
-logger.addHandler(plugin_logger_handler)
 
 # intfloat's model cards: queries carry a one-sentence task description, passages none.
 E5_RETRIEVAL_TASK = "Given a web search query, retrieve relevant passages that answer the query"

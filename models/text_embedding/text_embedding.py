@@ -1,16 +1,15 @@
-"""Together's `/embeddings` as Dify text-embedding models: the predefined serverless models and any
-customizable model id (a fine-tune or a dedicated endpoint's model).
+"""Together's `/embeddings` as Dify text-embedding models: any model id the user adds (a fine-tune or
+a dedicated endpoint's model) and any predefined one.
 
 Contract of `invoke`:
 - An empty list returns no vectors and makes no request.
-- Texts become request texts by the rules of `inputs.prepare_texts`: an empty or whitespace-only
-  text fails the call (`InvokeBadRequestError`); e5-instruct queries get their instruction; texts
-  longer than `context_size` are truncated by tokens.
-- Requests carry at most `max_chunks` texts and run concurrently (`batching.embed_in_batches`);
-  vectors come back in input order, exactly as Together returned them. One failed request fails
-  the call with its mapped `InvokeError`; there is never a partial result.
-- Usage counts Together's reported tokens, else the offline count; cost comes from the model's
-  YAML pricing (zero for customizable models).
+- Texts become request texts by the rules of `inputs.prepare_texts` (an empty text fails the call,
+  e5-instruct queries get their instruction, texts beyond `context_size` are truncated by tokens).
+- Requests carry at most `max_chunks` texts, never more than `MAX_TEXTS_PER_REQUEST`, one after
+  another; vectors come back in input order. One failed request fails the call with its mapped
+  `InvokeError`; there is never a partial result, nor a reply too long for Dify's daemon (that is
+  an `InvokeBadRequestError` asking for a lower `max_chunks`).
+- Usage counts Together's reported tokens, else the offline count; cost comes from the YAML pricing.
 
 `context_size` and `max_chunks` come from the model YAML, or for customizable models from the
 credentials of the same names (defaults: the form's 512 and 32).
@@ -20,6 +19,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from typing import Any
 
 from dify_plugin import TextEmbeddingModel
 from dify_plugin.entities.model import (
@@ -29,15 +29,17 @@ from dify_plugin.entities.model import (
     PriceType,
 )
 from dify_plugin.entities.model.text_embedding import EmbeddingUsage, TextEmbeddingResult
+from dify_plugin.errors.model import InvokeServerUnavailableError
 
-from models.text_embedding.batching import embed_in_batches
 from models.text_embedding.inputs import prepare_texts
+from models.together.client import TogetherClient
 from models.together.credentials import whole_number
 from models.together.model_mixin import TogetherModelMixin
 from models.together.tokens import count_tokens
 
 DEFAULT_CONTEXT_SIZE = 512
 DEFAULT_MAX_CHUNKS = 32
+MAX_TEXTS_PER_REQUEST = 100  # Together's guidance for one /embeddings request
 VALIDATION_TEXTS = ["ping"]
 
 
@@ -56,15 +58,23 @@ class TogetherTextEmbeddingModel(TogetherModelMixin, TextEmbeddingModel):
         if not texts:
             return TextEmbeddingResult(model=model, embeddings=[], usage=self._usage(model, credentials, 0))
         request_texts = prepare_texts(model, texts, input_type, self._get_context_size(model, credentials))
-        embedded = embed_in_batches(
-            self.client(credentials),
-            model,
-            request_texts,
-            batch_size=self._get_max_chunks(model, credentials),
+        client = TogetherClient(credentials)
+        size = min(self._get_max_chunks(model, credentials), MAX_TEXTS_PER_REQUEST)
+        vectors: list[list[float]] = []
+        tokens = 0
+        for start in range(0, len(request_texts), size):
+            batch = request_texts[start : start + size]
+            # `input` is always an array, even for one text: some OpenAI-style servers reject a bare
+            # string, and the reply has one entry per text.
+            payload = client.post_json("/embeddings", {"model": model, "input": batch})
+            vectors += _vectors(payload, len(batch))
+            reported = _reported_tokens(payload)
+            tokens += sum(map(count_tokens, batch)) if reported is None else reported
+        result = TextEmbeddingResult(
+            model=model, embeddings=vectors, usage=self._usage(model, credentials, tokens)
         )
-        return TextEmbeddingResult(
-            model=model, embeddings=embedded.vectors, usage=self._usage(model, credentials, embedded.tokens)
-        )
+        self.ensure_fits_one_reply(result, "max_chunks", floats="embeddings")
+        return result
 
     def get_num_tokens(self, model: str, credentials: dict, texts: list[str]) -> list[int]:
         """Each text's tokens, counted offline with the same counter as the chat models."""
@@ -72,7 +82,7 @@ class TogetherTextEmbeddingModel(TogetherModelMixin, TextEmbeddingModel):
 
     def validate_credentials(self, model: str, credentials: Mapping) -> None:
         """Embed one word (sent as an array); any failure becomes `CredentialsValidateFailedError`."""
-        with self.validating_credentials():
+        with self.validating_credentials(credentials):
             self._invoke(model, dict(credentials), VALIDATION_TEXTS)
 
     def get_customizable_model_schema(self, model: str, credentials: Mapping) -> AIModelEntity:
@@ -98,3 +108,33 @@ class TogetherTextEmbeddingModel(TogetherModelMixin, TextEmbeddingModel):
             currency=price.currency,
             latency=time.perf_counter() - self.started_at,
         )
+
+
+def _vectors(payload: Any, expected: int) -> list[list[float]]:
+    """The vectors of an `EmbeddingsResponse`, placed by their `index`; one per input text."""
+    data = payload.get("data") if isinstance(payload, Mapping) else None
+    if not isinstance(data, list) or len(data) != expected:
+        count = len(data) if isinstance(data, list) else "no"
+        raise InvokeServerUnavailableError(f"Together AI returned {count} embeddings for {expected} texts")
+    vectors: list[list[float] | None] = [None] * expected
+    for position, item in enumerate(data):
+        if not isinstance(item, Mapping) or not isinstance(item.get("embedding"), list):
+            raise InvokeServerUnavailableError("Together AI returned an embedding without a vector")
+        index = item.get("index", position)
+        if not isinstance(index, int) or not 0 <= index < expected or vectors[index] is not None:
+            raise InvokeServerUnavailableError(
+                f"Together AI returned an embedding with a bad index: {index!r}"
+            )
+        vectors[index] = item["embedding"]
+    return vectors  # type: ignore[return-value]  # every slot was filled: `expected` distinct indices
+
+
+def _reported_tokens(payload: Mapping[str, Any]) -> int | None:
+    usage = payload.get("usage")
+    if not isinstance(usage, Mapping):
+        return None
+    for key in ("prompt_tokens", "total_tokens"):
+        value = usage.get(key)
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+            return value
+    return None

@@ -1,10 +1,12 @@
 """The one HTTP client every Together model type uses.
 
 It owns the base URL, the Bearer header, timeouts, retries and the translation of every failure
-into an `InvokeError` (see `errors`). Nothing it raises is anything else. Requests are retried
-only while no response has started: for 429, 503 and connection failures, at most
-`MAX_ATTEMPTS` times, waiting as `Retry-After` or `x-ratelimit-reset` says or else with
-exponential backoff and jitter. A stream is never retried once its body has begun.
+into an `InvokeError` (see `errors`). Nothing it raises is anything else. A request is retried only
+before any byte of its body is read: after a failed connection, or an HTTP 408, 429, 500, 502, 503
+or 504 (any 5xx when the server sends `x-should-retry: true`, none when it sends `false`) unless
+Together says the request cannot succeed, at most `MAX_ATTEMPTS` times. It waits as
+`retry-after-ms`, `retry-after` or `x-ratelimit-reset` says, else with exponential backoff and
+jitter. A stream is never retried once its body has begun.
 """
 
 from __future__ import annotations
@@ -13,11 +15,9 @@ import email.utils
 import json
 import random
 import re
-import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import closing, contextmanager
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -39,38 +39,36 @@ DEFAULT_ENDPOINT_URL = "https://api.together.ai/v1"
 CONNECT_TIMEOUT = 10.0
 DEFAULT_READ_TIMEOUT = 600.0
 MAX_ATTEMPTS = 3
-RETRY_STATUSES = frozenset({429, 503})
+RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 BACKOFF_BASE = 0.5
 MAX_RETRY_WAIT = 20.0  # a longer wait than this is the caller's decision, not ours
 
 PLUGIN_ROOT = Path(__file__).resolve().parents[2]
+_MANIFEST = yaml.safe_load((PLUGIN_ROOT / "manifest.yaml").read_text(encoding="utf-8"))
 
 # A key travels in an HTTP header: visible ASCII only.
 _API_KEY_CHARS = re.compile(r"[\x21-\x7e]+")
-
-_DECODER = json.JSONDecoder()
 
 # Tests replace this to observe waits without spending them.
 sleep = time.sleep
 
 
 class TruncatedStreamError(InvokeConnectionError):
-    """The stream closed before Together's `[DONE]` sentinel.
-
-    Model classes reach Dify as a plain `InvokeConnectionError` (see `errors.as_dify_error`).
-    """
+    """The stream closed before `[DONE]`; it reaches Dify as an `InvokeConnectionError` (`as_dify_error`)."""
 
 
-def normalize_endpoint_url(value: str | None) -> str:
+def normalize_endpoint_url(value: object) -> str:
     """The API base URL from a user's `endpoint_url`: default when empty, always ending in `/v1`.
 
     Raises `InvokeBadRequestError` for anything but an absolute http or https URL.
     """
-    text = (value or "").strip() or DEFAULT_ENDPOINT_URL
-    try:
-        url = httpx.URL(text)
-    except httpx.InvalidURL:
-        url = None
+    text, url = value, None
+    if value is None or isinstance(value, str):
+        text = (value or "").strip() or DEFAULT_ENDPOINT_URL
+        try:
+            url = httpx.URL(text)
+        except httpx.InvalidURL:
+            pass
     if url is None or url.scheme not in ("http", "https") or not url.host:
         raise InvokeBadRequestError(
             f"endpoint_url must be an http or https URL such as {DEFAULT_ENDPOINT_URL}, got {text!r}"
@@ -85,12 +83,12 @@ def normalize_endpoint_url(value: str | None) -> str:
 
 
 def read_timeout_from(credentials: Mapping[str, Any]) -> float:
-    """Seconds to wait between bytes of a response, from the optional `read_timeout` credential."""
+    """Seconds to wait for each read, and for a whole blocking body, from the `read_timeout` credential."""
     raw = credentials.get("read_timeout")
     if raw in (None, ""):
         return DEFAULT_READ_TIMEOUT
     try:
-        seconds = float(raw)
+        seconds = float(raw) if not isinstance(raw, bool) else 0.0
     except (TypeError, ValueError):
         seconds = 0.0
     if not 0 < seconds <= 3600:
@@ -100,29 +98,13 @@ def read_timeout_from(credentials: Mapping[str, Any]) -> float:
     return seconds
 
 
-@cache
-def plugin_version() -> str:
-    """The plugin's version as the manifest declares it."""
-    manifest = yaml.safe_load((PLUGIN_ROOT / "manifest.yaml").read_text(encoding="utf-8"))
-    return str(manifest["version"])
-
-
-_pools: dict[float, httpx.Client] = {}
-_pools_lock = threading.Lock()
-
-
-def _pool(read_timeout: float) -> httpx.Client:
-    """A process-wide connection pool per read timeout, so calls reuse TLS connections."""
-    with _pools_lock:
-        client = _pools.get(read_timeout)
-        if client is None:
-            client = httpx.Client(
-                timeout=httpx.Timeout(read_timeout, connect=CONNECT_TIMEOUT),
-                limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
-                headers={"User-Agent": f"dify-plugin-togetherai/{plugin_version()}"},
-            )
-            _pools[read_timeout] = client
-        return client
+# One process-wide connection pool, so calls reuse TLS connections; each request carries its own
+# timeouts. No cap on connections: an open stream holds one for its whole answer, and a cap would
+# make the next call wait behind long answers and fail with a misleading pool timeout.
+_http = httpx.Client(
+    limits=httpx.Limits(max_connections=None, max_keepalive_connections=20),
+    headers={"User-Agent": f"dify-plugin-togetherai/{_MANIFEST['version']}"},
+)
 
 
 class TogetherClient:
@@ -132,11 +114,14 @@ class TogetherClient:
     """
 
     def __init__(self, credentials: Mapping[str, Any]):
-        api_key = str(credentials.get("api_key") or "").strip()
-        if not api_key:
+        api_key = credentials.get("api_key") or ""
+        if not isinstance(api_key, str):  # its value is not quoted: it may be the key itself
             raise InvokeAuthorizationError(
-                "Together AI API key is missing: enter it in the provider settings"
+                f"Together AI API key must be text, not {type(api_key).__name__}: paste it again"
             )
+        api_key = api_key.strip()
+        if not api_key:
+            raise InvokeAuthorizationError("Together AI API key is missing: enter it in the provider settings")
         if not _API_KEY_CHARS.fullmatch(api_key):
             # Sent as is, such a key fails inside the HTTP library, whose message quotes the header.
             raise InvokeAuthorizationError(
@@ -144,11 +129,7 @@ class TogetherClient:
             )
         self._api_key = api_key
         self.base_url = normalize_endpoint_url(credentials.get("endpoint_url"))
-        self._http = _pool(read_timeout_from(credentials))
-
-    def url(self, path: str) -> str:
-        """The absolute URL of an API path such as `/chat/completions`."""
-        return self.base_url + "/" + path.lstrip("/")
+        self.read_timeout = read_timeout_from(credentials)
 
     def get_json(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
         """GET `path` and return the decoded JSON body."""
@@ -185,7 +166,7 @@ class TogetherClient:
         before them have been yielded.
         """
         with self._open("POST", path, json=body) as response, self._reading():
-            for batch in iter_sse_batches(response.iter_bytes()):
+            for batch in iter_sse_batches(self._event_stream(response)):
                 done = "[DONE]" in batch
                 if done:
                     batch = batch[: batch.index("[DONE]")]
@@ -220,14 +201,25 @@ class TogetherClient:
         A JSON answer where bytes were asked for is Together's error object sent with HTTP 200:
         it raises the mapped `InvokeError` instead of being passed on as data.
         """
-        with self._open("POST", path, json=body) as response:
-            with self._reading():
-                if response.headers.get("content-type", "").startswith("application/json"):
-                    whole = response.read()
-                    _raise_for_error_object(whole, self._api_key)
-                    yield from (whole[i : i + chunk_size] for i in range(0, len(whole), chunk_size))
-                    return
-                yield from response.iter_bytes(chunk_size)
+        with self._open("POST", path, json=body) as response, self._reading():
+            if response.headers.get("content-type", "").startswith("application/json"):
+                whole = self._read_whole(response)
+                _raise_for_error_object(whole, self._api_key)
+                yield from (whole[i : i + chunk_size] for i in range(0, len(whole), chunk_size))
+                return
+            yield from response.iter_bytes(chunk_size)
+
+    def _event_stream(self, response: httpx.Response) -> Iterator[bytes]:
+        """The body of a streamed answer; raises when the server declares it something else."""
+        kind = response.headers.get("content-type", "")
+        if not kind or kind.startswith("text/event-stream"):
+            return response.iter_bytes()
+        start = self._read_whole(response)
+        _raise_for_error_object(start, self._api_key)
+        snippet = redact(start[:200].decode("utf-8", "replace"), self._api_key)
+        raise InvokeServerUnavailableError(
+            f"{self.base_url} answered a streamed request with {kind}, not an event stream: {snippet!r}"
+        )
 
     @contextmanager
     def _open(self, method: str, path: str, **kwargs: Any) -> Iterator[httpx.Response]:
@@ -238,14 +230,14 @@ class TogetherClient:
             response.close()
 
     def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        """Send with retries; return a response whose status is below 400 and whose body is unread."""
+        """Send with retries; return a response whose status is below 300 and whose body is unread."""
         headers = {"Authorization": f"Bearer {self._api_key}"}
         for attempt in range(1, MAX_ATTEMPTS + 1):
             for file in (kwargs.get("files") or {}).values():
                 file[1].seek(0)
             request = self._build(method, path, headers, kwargs)
             try:
-                response = self._http.send(request, stream=True)
+                response = _http.send(request, stream=True)
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
                 if attempt < MAX_ATTEMPTS:
                     sleep(_backoff(attempt))
@@ -253,28 +245,40 @@ class TogetherClient:
                 raise InvokeConnectionError(self._transport_message(exc)) from None
             except httpx.HTTPError as exc:
                 raise InvokeConnectionError(self._transport_message(exc)) from None
-            if response.status_code < 400:
+            if response.status_code < 300:
                 return response
-            with self._reading():
-                body = response.read()
-            response.close()
-            error = error_for_response(
-                response.status_code, response.reason_phrase, response.headers, body, self._api_key
-            )
-            if response.status_code in RETRY_STATUSES and attempt < MAX_ATTEMPTS:
-                wait = _retry_wait(response.headers, attempt)
-                if wait is not None:
-                    sleep(wait)
-                    continue
-            raise error
+            error = self._error_for(response)
+            wait = _retry_wait(response, error, attempt)
+            if wait is None:
+                raise error
+            sleep(wait)
         raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def _error_for(self, response: httpx.Response) -> InvokeError:
+        """The error a redirect or a failed status stands for; closes the response."""
+        try:
+            if response.status_code < 400:  # a redirect: endpoint_url is not where the API answers
+                target = redact(response.headers.get("location", "an unnamed address"), self._api_key)
+                return InvokeBadRequestError(
+                    f"{self.base_url} redirects (HTTP {response.status_code}) to {target}: "
+                    "set endpoint_url to the address the API answers at"
+                )
+            with self._reading():
+                body = self._read_whole(response)
+        finally:
+            response.close()
+        return error_for_response(
+            response.status_code, response.reason_phrase, response.headers, body, self._api_key
+        )
 
     def _build(
         self, method: str, path: str, headers: dict[str, str], kwargs: dict[str, Any]
     ) -> httpx.Request:
         """The request; a body JSON cannot carry is the caller's bad input, not a crash."""
+        timeout = httpx.Timeout(self.read_timeout, connect=CONNECT_TIMEOUT)
         try:
-            return self._http.build_request(method, self.url(path), headers=headers, **kwargs)
+            url = self.base_url + "/" + path.lstrip("/")
+            return _http.build_request(method, url, headers=headers, timeout=timeout, **kwargs)
         except UnicodeEncodeError as exc:  # a lone surrogate (half an emoji) has no UTF-8 form
             char = ord(exc.object[exc.start])
             raise InvokeBadRequestError(
@@ -289,7 +293,7 @@ class TogetherClient:
     def _json(self, response: httpx.Response) -> Any:
         try:
             with self._reading():
-                body = response.read()
+                body = self._read_whole(response)
         finally:
             response.close()
         if not body.strip():
@@ -307,6 +311,20 @@ class TogetherClient:
             raise error_for_payload(payload, self._api_key)
         return payload
 
+    def _read_whole(self, response: httpx.Response) -> bytes:
+        """The body of a response that is not a stream, which must arrive within `read_timeout`:
+        a server sending a byte now and then would otherwise hold the call forever."""
+        deadline = time.monotonic() + self.read_timeout
+        parts: list[bytes] = []
+        for part in response.iter_bytes():
+            parts.append(part)
+            if time.monotonic() > deadline:
+                raise InvokeConnectionError(
+                    f"Connection to Together AI at {self.base_url} timed out: the answer took longer "
+                    f"than read_timeout ({self.read_timeout:g} s) to arrive"
+                )
+        return b"".join(parts)
+
     @contextmanager
     def _reading(self) -> Iterator[None]:
         """Map failures while a body is read (reset, timeout, protocol error) to `InvokeConnectionError`."""
@@ -323,12 +341,8 @@ class TogetherClient:
         return f"Connection to Together AI at {self.base_url} {kind}: {detail}"
 
 
-def _decode_json(body: bytes) -> Any:
-    """The JSON value of a whole response body; raises `ValueError` when it is not JSON.
-
-    orjson decodes a large embeddings response several times faster than the standard library,
-    which is what lets concurrent embedding requests overlap on one core.
-    """
+def _decode_json(body: bytes | str) -> Any:
+    """The JSON value of a body or stream event; raises `ValueError` when it is not JSON."""
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError:
@@ -336,29 +350,16 @@ def _decode_json(body: bytes) -> Any:
 
 
 def _json_or_none(text: str) -> Any:
-    """`json.loads(text)`, or None where that raises.
-
-    The usual event is exactly one JSON value; `raw_decode` parses it without `loads`' two
-    whitespace scans, which are a large part of a small event's cost. Anything else takes `loads`.
-    """
+    """The JSON value of `text`, or None when it is not JSON."""
     try:
-        value, end = _DECODER.raw_decode(text)
-        if end == len(text):
-            return value
-    except ValueError:
-        pass
-    try:
-        return json.loads(text)
+        return _decode_json(text)
     except ValueError:
         return None
 
 
 def _raise_for_error_object(body: bytes, secret: str) -> None:
     """Raise the mapped `InvokeError` when `body` is a JSON object carrying `error`."""
-    try:
-        payload = json.loads(body)
-    except ValueError:
-        return
+    payload = _json_or_none(body)  # type: ignore[arg-type]
     if isinstance(payload, dict) and payload.get("error"):
         raise error_for_payload(payload, secret)
 
@@ -368,11 +369,25 @@ def _backoff(attempt: int) -> float:
     return BACKOFF_BASE * 2 ** (attempt - 1) * (1 + random.random())
 
 
-def _retry_wait(headers: Mapping[str, str], attempt: int) -> float | None:
-    """Seconds to wait before retrying, or None when the server asks for longer than we wait."""
-    hinted = _seconds_from_header(headers.get("retry-after"))
-    if hinted is None:
-        hinted = _seconds_from_header(headers.get("x-ratelimit-reset"))
+def _retry_wait(response: httpx.Response, error: InvokeError, attempt: int) -> float | None:
+    """Seconds to wait before sending attempt `attempt + 1`, or None when it must not be sent.
+
+    A bad request (a redirect, or a model Together does not serve) cannot succeed whatever its
+    status; a wait longer than `MAX_RETRY_WAIT` is reported at once.
+    """
+    status, headers = response.status_code, response.headers
+    verdict = headers.get("x-should-retry", "").strip().lower()
+    retryable = status in RETRY_STATUSES or (verdict == "true" and status >= 500)
+    if attempt >= MAX_ATTEMPTS or not retryable or verdict == "false":
+        return None
+    if isinstance(error, InvokeBadRequestError):
+        return None
+    hinted = _seconds_from_header(headers.get("retry-after-ms"))
+    if hinted is not None:
+        hinted /= 1000
+    for name in ("retry-after", "x-ratelimit-reset"):
+        if hinted is None:
+            hinted = _seconds_from_header(headers.get(name))
     if hinted is None:
         return _backoff(attempt)
     return hinted if hinted <= MAX_RETRY_WAIT else None

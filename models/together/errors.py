@@ -7,10 +7,10 @@ the shape, the user sees Together's own words, the HTTP status and the request i
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 
+import orjson
 from dify_plugin.errors.model import (
     InvokeAuthorizationError,
     InvokeBadRequestError,
@@ -28,28 +28,48 @@ INVOKE_ERRORS: tuple[type[InvokeError], ...] = (
     InvokeBadRequestError,
 )
 
+# The statuses whose class is not that of their range: a 4xx is a bad request (Together's 403 is
+# prompt + max_tokens beyond the context, or a model the organization may not use), a 5xx is
+# unavailability.
 STATUS_ERRORS: dict[int, type[InvokeError]] = {
-    400: InvokeBadRequestError,
     401: InvokeAuthorizationError,
-    402: InvokeAuthorizationError,  # spend limit reached: the account, not the request, must change
-    403: InvokeBadRequestError,  # Together's 403 means prompt + max_tokens exceed the context
-    404: InvokeBadRequestError,
+    402: InvokeAuthorizationError,  # credit or spend limit reached: the account must change
     408: InvokeConnectionError,  # the server gave up waiting for the request: transient, not wrong
-    413: InvokeBadRequestError,
-    422: InvokeBadRequestError,
     429: InvokeRateLimitError,
-    500: InvokeServerUnavailableError,
-    502: InvokeServerUnavailableError,
-    503: InvokeServerUnavailableError,
-    504: InvokeServerUnavailableError,
 }
 
-# Words in an error's `type` or `code` that say which class an error without a status belongs to
-# (errors inside a 200 stream or body).
+# Words in an error's `type` or `code` (or, for "permission", its message) that say which class an
+# error without a status belongs to (errors inside a 200 stream or body); each class is the one its
+# HTTP status gets, so a condition means the same whichever way it arrives.
 _KIND_WORDS: tuple[tuple[type[InvokeError], tuple[str, ...]], ...] = (
-    (InvokeRateLimitError, ("rate_limit", "ratelimit", "request_limited", "token_limited", "credit_limit")),
-    (InvokeAuthorizationError, ("api_key", "authentication", "unauthorized", "permission")),
-    (InvokeBadRequestError, ("invalid_request", "invalid_params", "bad_request", "not_found", "context_length")),
+    (InvokeAuthorizationError, ("api_key", "authentication", "unauthorized", "credit_limit")),  # 401, 402
+    (InvokeRateLimitError, ("rate_limit", "ratelimit", "request_limited", "token_limited")),  # 429
+    (InvokeConnectionError, ("timeout",)),  # 408
+    (
+        InvokeBadRequestError,
+        ("invalid_request", "invalid_params", "bad_request", "not_found", "context_length", "permission"),
+    ),
+)
+
+# Conditions Together names in an error's code, type or message whatever its status, each a request
+# that cannot succeed as sent (so never retried), and what the user can do about it.
+_ADVICE: tuple[tuple[tuple[str, ...], str], ...] = (
+    (
+        ("third_party_data_sharing",),
+        (
+            "This model runs only for organizations that allow third-party data sharing: an admin of "
+            "your Together organization can enable it in the organization's privacy settings on "
+            "together.ai, or pick another model."
+        ),
+    ),
+    (
+        ("non-serverless", "model_not_available"),
+        (
+            "Together does not serve this model serverless (any more): pick another model, or deploy "
+            "it on a Together dedicated endpoint and add it as a customizable model whose endpoint_url "
+            "is that endpoint's."
+        ),
+    ),
 )
 
 MAX_MESSAGE_CHARS = 1000
@@ -70,7 +90,7 @@ def message_from_body(body: bytes | str) -> str:
     if not text:
         return ""
     try:
-        payload = json.loads(text)
+        payload = orjson.loads(text)
     except ValueError:
         return _message_from_text(text)
     return message_from_payload(payload) or _shorten(text)
@@ -102,18 +122,22 @@ def error_for_response(
     if request_id := headers.get("x-request-id"):
         details += f", request id {request_id}"
     description = f"Together AI: {message} ({details})"
+    if advice := _advice_for(description, body.decode("utf-8", "replace")):
+        return InvokeBadRequestError(redact(f"{description}. {advice}", secret))
     return error_class_for_status(status)(redact(description, secret))
 
 
 def error_for_payload(payload: Mapping, secret: str) -> InvokeError:
     """The `InvokeError` for an error object that arrived with HTTP 200 (in a stream or a body)."""
     error = payload.get("error")
+    message = message_from_payload(payload) or "Together AI reported an error without a message"
+    if advice := _advice_for(message, str(error)):
+        return InvokeBadRequestError(redact(f"Together AI: {message}. {advice}", secret))
     status = _status_in(error) or _status_in(payload)
     if status:
         cls = error_class_for_status(status)
     else:
-        cls = _class_from_kind(error) or InvokeServerUnavailableError
-    message = message_from_payload(payload) or "Together AI reported an error without a message"
+        cls = _class_from_kind(error, message) or InvokeServerUnavailableError
     return cls(redact(f"Together AI: {message}", secret))
 
 
@@ -148,14 +172,20 @@ def _status_in(value: object) -> int | None:
     return None
 
 
-def _class_from_kind(error: object) -> type[InvokeError] | None:
+def _class_from_kind(error: object, message: str) -> type[InvokeError] | None:
     if not isinstance(error, Mapping):
         return None
     kind = " ".join(str(error.get(key) or "") for key in ("type", "code", "error_type")).lower()
     for cls, words in _KIND_WORDS:
         if any(word in kind for word in words):
             return cls
-    return None
+    return InvokeBadRequestError if "permission" in message.lower() else None
+
+
+def _advice_for(*texts: str) -> str:
+    """What to do about a condition named in any of `texts`; empty when none is."""
+    text = " ".join(texts).lower()
+    return next((advice for words, advice in _ADVICE if any(word in text for word in words)), "")
 
 
 def _message_from_text(text: str) -> str:

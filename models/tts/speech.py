@@ -16,20 +16,21 @@ from contextlib import closing
 
 from dify_plugin.errors.model import InvokeServerUnavailableError
 
-from models.speech2text.audio_format import sniff_audio_format
+from models.together.audio import sniff_audio_format
 from models.together.client import TogetherClient
 
 AUDIO_FORMAT = "mp3"
 CHUNK_BYTES = 64 * 1024  # 128 KiB of hex per stdout line, far under the daemon's 5 MiB
 
 
-def speech_request(model: str, text: str, voice: str) -> dict[str, str]:
-    """The `AudioSpeechRequest` body for one segment."""
-    return {"model": model, "input": text, "voice": voice, "response_format": AUDIO_FORMAT}
+def speech_request(model: str, text: str, voice: str, language: str | None = None) -> dict[str, str]:
+    """The `AudioSpeechRequest` body for one segment; `language` (ISO 639-1) only when known."""
+    body = {"model": model, "input": text, "voice": voice, "response_format": AUDIO_FORMAT}
+    return {**body, "language": language} if language else body
 
 
 def relay_speech(
-    client: TogetherClient, model: str, voice: str, segments: Iterable[str]
+    client: TogetherClient, model: str, voice: str, segments: Iterable[str], language: str | None = None
 ) -> Generator[bytes, None, None]:
     """Yield the MP3 of each segment in order, in chunks of at most `CHUNK_BYTES`, as Together sends them.
 
@@ -38,7 +39,7 @@ def relay_speech(
     """
     for segment in segments:
         # closing(): the response is released at once on an error or when Dify stops listening.
-        body = speech_request(model, segment, voice)
+        body = speech_request(model, segment, voice, language)
         with closing(client.stream_bytes("/audio/speech", body, CHUNK_BYTES)) as chunks:
             first = next(chunks, b"")
             if not first:
@@ -50,6 +51,8 @@ def relay_speech(
                 # A JSON or HTML error page sent with status 200, or another format, would play as silence.
                 what = found or "data that is not audio"
                 # The body is not quoted: an error page may echo the request's headers, key included.
-                raise InvokeServerUnavailableError(f"Together AI answered /audio/speech with {what} instead of MP3")
+                raise InvokeServerUnavailableError(
+                    f"Together AI answered /audio/speech with {what} instead of MP3"
+                )
             yield first
             yield from chunks

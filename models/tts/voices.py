@@ -16,7 +16,6 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from dify_plugin.config.logger_format import plugin_logger_handler
 from dify_plugin.errors.model import InvokeError, InvokeServerUnavailableError
 
 from models.together.client import TogetherClient
@@ -25,8 +24,6 @@ LIVE_VOICES_TTL = 600.0  # seconds a fetched list is reused; voices change with 
 FAILED_FETCH_TTL = 60.0  # seconds before a failed fetch is retried, so a broken network is not hit per click
 
 logger = logging.getLogger(__name__)
-logger.setLevel(logging.INFO)
-logger.addHandler(plugin_logger_handler)
 
 
 @dataclass(frozen=True)

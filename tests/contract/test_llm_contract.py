@@ -73,7 +73,6 @@ ALL_PARAMETERS = {
     "frequency_penalty": 0.2,
     "max_tokens": 256,
     "seed": 11,
-    "safety_model": "meta-llama/Llama-Guard-4-12B",
 }
 HISTORY = [
     SystemPromptMessage(content="Be helpful."),

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.usefixtures("fresh_voice_cache")
 
 
 @pytest.mark.parametrize(
-    ("model", "voice"), [(KOKORO, "af_bella"), (ORPHEUS, "tara"), ("cartesia/sonic-2", "")]
+    ("model", "voice"), [(KOKORO, "af_bella"), (ORPHEUS, "tara"), ("cartesia/sonic-3", "")]
 )
 def test_speech_requests_are_audio_speech_requests(
     openapi: OpenAPI, fake_together: FakeTogether, credentials: dict, model: str, voice: str

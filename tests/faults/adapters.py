@@ -1,7 +1,6 @@
 """How the fault matrix drives each model type: which path it hits, a good answer, how to call it.
 
-One `Adapter` per matrix column. A type whose module is still a placeholder (no model class yet)
-has `available() == False` and its cells are reported as pending, not failed.
+One `Adapter` per matrix column.
 """
 
 from __future__ import annotations
@@ -45,28 +44,28 @@ BASES: dict[str, type[AIModel]] = {
 }
 
 
-def model_class(folder: str) -> type[AIModel] | None:
-    """The model class `models/<folder>/<folder>.py` defines, or None while it is a placeholder."""
+def model_class(folder: str) -> type[AIModel]:
+    """The model class `models/<folder>/<folder>.py` defines."""
     module = importlib.import_module(f"models.{folder}.{folder}")
     base = BASES[folder]
-    found = [
+    [found] = [
         value
         for value in vars(module).values()
         if isinstance(value, type) and issubclass(value, base) and value.__module__ == module.__name__
     ]
-    return found[0] if found else None
+    return found
 
 
 def first_model(folder: str) -> str:
-    """The first predefined model of a type, as its `_position.yaml` orders them."""
+    """The first predefined model of a type, as its `_position.yaml` orders them, or the name of a
+    customizable one (a user's dedicated endpoint) for a type Together serves none of."""
     position = yaml.safe_load((ROOT / "models" / folder / "_position.yaml").read_text()) or []
-    return str(position[0])
+    return str(position[0]) if position else f"acme/dedicated-{folder.replace('_', '-')}"
 
 
 def build(folder: str) -> AIModel:
     """The model class with its predefined schemas, as the SDK builds it."""
     cls = model_class(folder)
-    assert cls is not None, f"models/{folder} has no model class yet"
     schemas = [
         AIModelEntity(**yaml.safe_load(path.read_text()))
         for path in (ROOT / "models" / folder).glob("*.yaml")
@@ -128,9 +127,8 @@ class Adapter:
     extra_routes: Callable[[str], dict[tuple[str, str], Reply]] = lambda _model: {}
     # Faults whose right error differs for this type (e.g. an empty stream is a cut-off stream).
     expected: dict[str, type[InvokeError]] = field(default_factory=dict)
-
-    def available(self) -> bool:
-        return model_class(self.folder) is not None
+    # The model credential fields a customizable model of this type needs.
+    model_credentials: dict[str, str] = field(default_factory=dict)
 
     def model(self) -> str:
         return first_model(self.folder)
@@ -244,6 +242,7 @@ ADAPTERS: list[Adapter] = [
                 "input_type": "document",
             },
         ),
+        model_credentials={"context_size": "512", "max_chunks": "32"},
     ),
     Adapter(
         column="rerank",
@@ -311,5 +310,6 @@ ADAPTERS: list[Adapter] = [
             "invoke_moderation",
             {"model_type": "moderation", "model": name, "text": "hello"},
         ),
+        model_credentials={"max_characters_per_chunk": "4000", "max_chunks": "32"},
     ),
 ]

@@ -9,7 +9,7 @@ from tests.faults.faults import FAULTS, RESULTS
 
 
 def render_matrix() -> str:
-    """The matrix as a fixed-width table: pass, FAIL, n/a (does not apply) or — (type not landed, not run)."""
+    """The matrix as a fixed-width table: pass, FAIL, n/a (does not apply) or — (not run)."""
     columns = [adapter.column for adapter in ADAPTERS]
     rows = []
     for fault in FAULTS:

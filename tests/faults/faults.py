@@ -10,20 +10,20 @@ from __future__ import annotations
 
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from dify_plugin.errors.model import (
-    InvokeAuthorizationError,
     InvokeBadRequestError,
     InvokeConnectionError,
     InvokeError,
-    InvokeRateLimitError,
     InvokeServerUnavailableError,
 )
 
+from models.together.client import MAX_ATTEMPTS
 from tests.faults.adapters import Adapter
 from tests.support.fake_together import Recorded, Reply
+from tests.support.status_errors import STATUS_ERRORS
 
 # Recognisable, so a leak anywhere is unmistakable.
 SECRET_KEY = "tgp_v1_FAULT-MATRIX-SECRET-5b1d7e9c3a"
@@ -36,8 +36,28 @@ def vendor_message(status: int) -> str:
     return f"fault {status}: the key {SECRET_KEY} may not do this"
 
 
-def error_json(status: int, kind: str = "invalid_request_error") -> dict:
-    return {"error": {"message": vendor_message(status), "type": kind, "param": None, "code": None}}
+def error_json(status: int, kind: str = "invalid_request_error", code: str | None = None) -> dict:
+    return {"error": {"message": vendor_message(status), "type": kind, "param": None, "code": code}}
+
+
+def every_type(_adapter: Adapter) -> bool:
+    return True
+
+
+def streamed(adapter: Adapter) -> bool:
+    return adapter.streamed
+
+
+def event_stream(adapter: Adapter) -> bool:
+    return adapter.content_type == "text/event-stream"
+
+
+def blocking(adapter: Adapter) -> bool:
+    return not adapter.streamed
+
+
+def embeddings(adapter: Adapter) -> bool:
+    return adapter.folder == "text_embedding"
 
 
 @dataclass(frozen=True)
@@ -49,24 +69,41 @@ class Fault:
     words: tuple[str, ...]
     reply: Callable[[Adapter, str, threading.Event], Reply | Callable[[Recorded], Reply]] | None
     attempts: int = 1
-    streamed_only: bool = False
+    applies: Callable[[Adapter], bool] = every_type
     read_timeout: str = NORMAL_READ
-
-    def applies(self, adapter: Adapter) -> bool:
-        return adapter.streamed or not self.streamed_only
 
     def expected_for(self, adapter: Adapter) -> type[InvokeError]:
         return adapter.expected.get(self.name, self.expected)
 
 
-def status_fault(status: int, expected: type[InvokeError], attempts: int = 1, **headers: str) -> Fault:
-    name = f"{status}" + (" + rate-limit headers" if headers else "")
+def status_fault(
+    status: int, name: str = "", code: str | None = None, attempts: int = 0, **headers: str
+) -> Fault:
+    """The row for an error status whose class (and attempts, unless given) are the shared table's."""
+    expected, retried = STATUS_ERRORS[status]
+    attempts = attempts or retried
 
     def reply(_adapter: Adapter, _model: str, _stall: threading.Event) -> Reply:
-        return Reply.json(error_json(status), status, {"x-request-id": f"req-fault-{status}", **headers})
+        body = error_json(status, code=code)
+        return Reply.json(body, status, {"x-request-id": f"req-fault-{status}", **headers})
 
+    words = (f"fault {status}", f"HTTP {status}", f"req-fault-{status}")
+    return Fault(name or str(status), expected, words, reply, attempts)
+
+
+def advised_fault(status: int, name: str, code: str, advice: str) -> Fault:
+    """A status whose error code Together documents as a request that cannot succeed as sent."""
+    row = status_fault(status, name, code)
+    return Fault(name, InvokeBadRequestError, (*row.words, advice), row.reply)
+
+
+def in_body_error(name: str, kind: str, expected: type[InvokeError]) -> Fault:
+    """Together's error object with HTTP 200 (in a body or a stream), classed by its type alone."""
     return Fault(
-        name, expected, (f"fault {status}", f"HTTP {status}", f"req-fault-{status}"), reply, attempts
+        name,
+        expected,
+        ("fault 200",),
+        lambda adapter, _model, _stall: adapter.error_200(error_json(200, kind)),
     )
 
 
@@ -95,6 +132,30 @@ def _reset_mid_stream(adapter: Adapter, model: str, _stall: threading.Event) -> 
     return Reply(200, {"Content-Type": adapter.content_type}, chunks=[adapter.first_part(model)], reset=True)
 
 
+def _redirect(_adapter: Adapter, _model: str, _stall: threading.Event) -> Reply:
+    return Reply(307, {"Location": "https://elsewhere.example/v1/moved", "Content-Length": "0"})
+
+
+def _html_200(_adapter: Adapter, _model: str, _stall: threading.Event) -> Reply:
+    page = f"<html><body>Sign in to continue <!-- {SECRET_KEY} --></body></html>"
+    return Reply(200, {"Content-Type": "text/html"}, page.encode())
+
+
+def _trickle(adapter: Adapter, _model: str, stall: threading.Event) -> Reply:
+    def chunks() -> Iterator[bytes]:
+        while not stall.wait(0.05):  # a byte well within read_timeout, forever
+            yield b" "
+
+    return Reply(200, {"Content-Type": adapter.content_type}, chunks=chunks())
+
+
+def _vector_beyond_one_reply(_adapter: Adapter, model: str, _stall: threading.Event) -> Reply:
+    # 600,000 floats: a reply line of about 7 MB, beyond the 5,242,879 bytes Dify's daemon accepts.
+    return Reply.json(
+        {"object": "list", "model": model, "data": [{"index": 0, "embedding": [-0.1234567] * 600_000}]}
+    )
+
+
 RATE_LIMIT_HEADERS = {
     "retry-after": "1",
     "x-ratelimit-limit": "10",
@@ -103,19 +164,44 @@ RATE_LIMIT_HEADERS = {
 }
 
 FAULTS: list[Fault] = [
-    status_fault(400, InvokeBadRequestError),
-    status_fault(401, InvokeAuthorizationError),
-    status_fault(402, InvokeAuthorizationError),
-    status_fault(403, InvokeBadRequestError),
-    status_fault(404, InvokeBadRequestError),
-    status_fault(413, InvokeBadRequestError),
-    status_fault(422, InvokeBadRequestError),
-    status_fault(429, InvokeRateLimitError, 3, **RATE_LIMIT_HEADERS),
-    status_fault(429, InvokeRateLimitError, 3),
-    status_fault(500, InvokeServerUnavailableError),
-    Fault("502 HTML page", InvokeServerUnavailableError, ("502 Bad Gateway", "HTTP 502"), _html_502),
-    status_fault(503, InvokeServerUnavailableError, 3),
-    status_fault(504, InvokeServerUnavailableError),
+    *(status_fault(status) for status in STATUS_ERRORS),
+    status_fault(429, "429 + rate-limit headers", **RATE_LIMIT_HEADERS),
+    status_fault(503, "503 + x-should-retry: false", attempts=1, **{"x-should-retry": "false"}),
+    status_fault(529, "529 + x-should-retry: true", attempts=MAX_ATTEMPTS, **{"x-should-retry": "true"}),
+    Fault(
+        "502 HTML page",
+        InvokeServerUnavailableError,
+        ("502 Bad Gateway", "HTTP 502"),
+        _html_502,
+        MAX_ATTEMPTS,
+    ),
+    advised_fault(503, "503 model_not_available", "model_not_available", "not serve this model serverless"),
+    advised_fault(
+        403, "403 data sharing blocked", "third_party_data_sharing_blocked", "third-party data sharing"
+    ),
+    in_body_error("200 credit limit", "credit_limit", STATUS_ERRORS[402][0]),
+    in_body_error("200 permission denied", "permission_denied", STATUS_ERRORS[403][0]),
+    in_body_error("200 request timeout", "request_timeout", STATUS_ERRORS[408][0]),
+    Fault(
+        "redirect",
+        InvokeBadRequestError,
+        ("redirects (HTTP 307) to https://elsewhere.example/v1/moved",),
+        _redirect,
+    ),
+    Fault(
+        "HTML page for a stream",
+        InvokeServerUnavailableError,
+        ("not an event stream", "Sign in"),
+        _html_200,
+        applies=event_stream,
+    ),
+    Fault(
+        "answer beyond one daemon reply",
+        InvokeBadRequestError,
+        ("lower max_chunks",),
+        _vector_beyond_one_reply,
+        applies=embeddings,
+    ),
     Fault("connection refused", InvokeConnectionError, ("failed",), None, attempts=0),
     Fault(
         "timeout before first byte",
@@ -125,7 +211,15 @@ FAULTS: list[Fault] = [
         read_timeout=TIMEOUT_READ,
     ),
     Fault("reset mid-body", InvokeConnectionError, ("Together AI",), _reset_mid_body),
-    Fault("reset mid-stream", InvokeConnectionError, ("Together AI",), _reset_mid_stream, streamed_only=True),
+    Fault("reset mid-stream", InvokeConnectionError, ("Together AI",), _reset_mid_stream, applies=streamed),
+    Fault(
+        "body trickled past read_timeout",
+        InvokeConnectionError,
+        ("timed out",),  # under load a gap can pass read_timeout first: a timeout all the same
+        _trickle,
+        applies=blocking,
+        read_timeout=TIMEOUT_READ,
+    ),
     Fault(
         "malformed JSON",
         InvokeServerUnavailableError,

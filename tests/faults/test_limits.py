@@ -11,19 +11,13 @@ import pytest
 from dify_plugin.errors.model import InvokeBadRequestError
 
 from models.together.tokens import count_tokens
-from tests.faults.adapters import MP3, build, chat_completion, model_class
+from tests.faults.adapters import MP3, build, chat_completion
 from tests.support.fake_together import FakeTogether, Recorded, Reply
-
-
-def needs(folder: str) -> None:
-    if model_class(folder) is None:
-        pytest.skip(f"models/{folder} is still a placeholder")
 
 
 def test_audio_over_the_upload_limit_is_refused_before_upload(
     fake_together: FakeTogether, credentials: dict
 ) -> None:
-    needs("speech2text")
     limit_mb = 80  # whisper-large-v3's file_upload_limit
     audio = io.BytesIO(b"RIFF\0\0\0\0WAVEfmt " + bytes(limit_mb * 1024 * 1024))
 
@@ -36,13 +30,13 @@ def test_audio_over_the_upload_limit_is_refused_before_upload(
 def test_text_beyond_what_moderation_checks_is_refused_before_any_request(
     fake_together: FakeTogether, credentials: dict
 ) -> None:
-    needs("moderation")
-    model = "meta-llama/Llama-Guard-4-12B"
+    model = "acme/dedicated-llama-guard"  # Together serves no guard model: a user's own endpoint
     fake_together.route("POST", "/chat/completions", Reply.json(chat_completion("safe", model)))
     text = "word " * 200_000  # a million characters
+    guard = {**credentials, "max_characters_per_chunk": "4000", "max_chunks": "32"}
 
     with pytest.raises(InvokeBadRequestError, match="too long to moderate"):
-        build("moderation").invoke(model, credentials, text)
+        build("moderation").invoke(model, guard, text)
 
     assert fake_together.requests == []
 
@@ -50,7 +44,6 @@ def test_text_beyond_what_moderation_checks_is_refused_before_any_request(
 def test_embedding_batches_and_texts_are_cut_to_the_models_limits(
     fake_together: FakeTogether, credentials: dict
 ) -> None:
-    needs("text_embedding")
 
     def embed(request: Recorded) -> Reply:
         texts = request.json()["input"]
@@ -60,7 +53,8 @@ def test_embedding_batches_and_texts_are_cut_to_the_models_limits(
     fake_together.route("POST", "/embeddings", embed)
     texts = [f"text {n} " + "lorem ipsum dolor " * 400 for n in range(250)]  # 250 texts of ~1,200 tokens
 
-    result = build("text_embedding").invoke("intfloat/multilingual-e5-large-instruct", credentials, texts)
+    endpoint = {**credentials, "context_size": "514", "max_chunks": "100"}  # a dedicated e5 endpoint's
+    result = build("text_embedding").invoke("acme/dedicated-e5", endpoint, texts)
 
     assert len(result.embeddings) == 250
     batches = [request.json()["input"] for request in fake_together.requests]
@@ -71,7 +65,6 @@ def test_embedding_batches_and_texts_are_cut_to_the_models_limits(
 def test_long_speech_is_sent_in_requests_within_the_word_limit(
     fake_together: FakeTogether, credentials: dict
 ) -> None:
-    needs("tts")
     fake_together.route("GET", "/voices", Reply.json({"object": "list", "data": []}))
     fake_together.route("POST", "/audio/speech", Reply(200, {"Content-Type": "audio/mpeg"}, MP3))
     text = "This sentence is read aloud. " * 300  # 8,700 characters
@@ -82,3 +75,16 @@ def test_long_speech_is_sent_in_requests_within_the_word_limit(
     assert len(sent) > 1
     assert all(len(piece) <= 2000 for piece in sent)  # word_limit
     assert audio == MP3 * len(sent)
+
+
+def test_ranked_documents_beyond_one_daemon_reply_are_refused_naming_top_k(
+    fake_together: FakeTogether, credentials: dict
+) -> None:
+    docs = [f"document {n} " + "x" * 600_000 for n in range(10)]  # 6 MB of text, echoed in the result
+    results = [{"index": n, "relevance_score": 1 - n / 10} for n in range(10)]
+    fake_together.route("POST", "/rerank", Reply.json({"object": "rerank", "results": results}))
+
+    with pytest.raises(InvokeBadRequestError, match=r"lower Top K \(top_n\)"):
+        build("rerank").invoke("acme/rerank-endpoint", credentials, "query", docs, None, None)
+
+    assert len(build("rerank").invoke("acme/rerank-endpoint", credentials, "query", docs, None, 3).docs) == 3

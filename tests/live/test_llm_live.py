@@ -22,7 +22,7 @@ from models.llm.llm import TogetherLargeLanguageModel
 from tests.support.tts_audio import predefined_schemas
 
 LLAMA = "meta-llama/Llama-3.3-70B-Instruct-Turbo"  # no reasoning: plain text, tools, structured output
-REASONER = "openai/gpt-oss-20b"  # always reasons; the cheapest reasoning model in the catalog
+REASONER = "openai/gpt-oss-120b"  # always reasons, with effort levels
 CAPITAL = [UserPromptMessage(content="What is the capital of France? Answer with the city name only.")]
 WEATHER = PromptMessageTool(
     name="get_weather",

@@ -1,12 +1,26 @@
-"""Text embedding on the real API with multilingual-e5-large-instruct (1024 dimensions)."""
+"""Text embedding on the real API with multilingual-e5-large-instruct (1024 dimensions). Together
+serves embedding models only on dedicated endpoints, so these tests run only when
+TOGETHER_EMBEDDING_ENDPOINT is the URL of a running e5 endpoint."""
 
 from __future__ import annotations
 
 import math
+import os
 
+import pytest
 from dify_plugin.entities.model import EmbeddingInputType
 
 from tests.support.text_embedding_fakes import E5, embedding_model
+
+ENDPOINT = os.environ.get("TOGETHER_EMBEDDING_ENDPOINT", "").strip()
+pytestmark = pytest.mark.skipif(
+    not ENDPOINT, reason="TOGETHER_EMBEDDING_ENDPOINT is not set: embeddings need a dedicated endpoint"
+)
+
+
+@pytest.fixture
+def live_credentials(live_credentials: dict) -> dict:
+    return {**live_credentials, "endpoint_url": ENDPOINT, "context_size": "514", "max_chunks": "32"}
 
 LLAMA_FACT = "Llamas are camelids that live in the Andes of South America."
 PARIS_FACT = "Paris is the capital and largest city of France."

@@ -92,7 +92,7 @@ def test_streamed_chat_arrives_in_pieces_with_priced_usage(credentials: dict) ->
     assert 0 < usage.completion_tokens <= 40
     assert usage.total_tokens == usage.prompt_tokens + usage.completion_tokens
     assert usage.total_price > 0 and usage.currency == "USD"
-    assert usage.prompt_unit_price == Decimal("0.88")
+    assert usage.prompt_unit_price == Decimal("1.04")  # Llama 3.3 70B Turbo, USD per 1M tokens
 
 
 def test_blocking_chat_gives_the_streamed_answer_in_one_chunk(credentials: dict) -> None:

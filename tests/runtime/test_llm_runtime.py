@@ -19,7 +19,7 @@ from tests.support.fake_together import FakeTogether, Reply
 from tools.stdio_runtime import PluginProcess
 
 LLAMA = "meta-llama/Llama-3.3-70B-Instruct-Turbo"
-GEMMA = "google/gemma-4-31B-it"  # a vision model
+VISION = "Qwen/Qwen3.5-9B"  # a vision model
 CAT_URL = "https://example.com/cat.jpg"
 PIXEL_PNG = base64.b64encode(
     bytes.fromhex(
@@ -211,7 +211,7 @@ def test_streamed_image_question_sends_the_image_and_reports_late_usage(
         ],
     )
 
-    stream = plugin.call("invoke_llm", llm_request(credentials, [question], model=GEMMA)).ok()
+    stream = plugin.call("invoke_llm", llm_request(credentials, [question], model=VISION)).ok()
 
     assert "".join(contents(stream)) == "A red pixel."
     assert stream[-1]["delta"]["finish_reason"] == "stop"  # Together's `eos` is a normal stop
@@ -296,7 +296,7 @@ def test_token_count_is_offline_and_counts_tools_but_not_image_bytes(
     assert plain > 0
     assert count(question) == plain  # deterministic
     assert count(question, [WEATHER_TOOL]) > plain
-    assert count(with_image, model=GEMMA) - plain < 2000  # the image is not counted as its base64 text
+    assert count(with_image, model=VISION) - plain < 2000  # the image is not counted as its base64 text
     assert fake_together.requests == []  # counted offline
 
 

@@ -33,12 +33,24 @@ def test_invoke_speech2text_turns_a_hex_file_into_text(
     assert parts[-1] == ("file", filename, audio)
 
 
-def test_invoke_speech2text_refuses_an_unsupported_format_before_upload(
+def test_invoke_speech2text_refuses_what_is_not_audio_before_upload(
     plugin: PluginProcess, fake_together: FakeTogether, credentials: dict
 ) -> None:
-    result = transcribe(plugin, credentials, SPEECH_OGG)
+    result = transcribe(plugin, credentials, b"%PDF-1.7 a document, not a recording")
 
     assert result.stream == []
     assert result.error["error_type"] == "InvokeBadRequestError"
-    assert "cannot transcribe ogg audio" in result.error["message"]
+    assert "not audio" in result.error["message"]
     assert fake_together.requests == []
+
+
+def test_invoke_speech2text_uploads_opus_as_opus(
+    plugin: PluginProcess, fake_together: FakeTogether, credentials: dict
+) -> None:
+    fake_together.route("POST", "/audio/transcriptions", Reply.json({"text": "hello"}))
+
+    result = transcribe(plugin, credentials, SPEECH_OGG)
+
+    assert result.stream == [{"result": "hello"}]
+    [upload] = fake_together.requests
+    assert multipart_parts(upload)[-1][1] == "audio.opus"

@@ -32,6 +32,9 @@ def with_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TOGETHER_API_KEY", API_KEY)
 
 
+DEDICATED = "acme/dedicated-endpoint-model"  # Together serves no embedding, rerank or guard model
+
+
 @pytest.fixture
 def without_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("TOGETHER_API_KEY", raising=False)
@@ -62,7 +65,14 @@ def test_with_a_key_embeddings_go_to_the_endpoint(with_key: None, fake_together:
     fake_together.route("POST", "/embeddings", embeddings)
 
     status, out, err = run(
-        "--type", "text-embedding", "--prompt", "hi", "--endpoint-url", fake_together.base_url
+        "--type",
+        "text-embedding",
+        "--model",
+        DEDICATED,
+        "--prompt",
+        "hi",
+        "--endpoint-url",
+        fake_together.base_url,
     )
 
     assert status == 0, err
@@ -70,14 +80,21 @@ def test_with_a_key_embeddings_go_to_the_endpoint(with_key: None, fake_together:
     assert out.splitlines()[1].startswith("-- 7 tokens, ")
     [request] = fake_together.requests
     assert request.headers["authorization"] == f"Bearer {API_KEY}"
-    assert request.json()["model"] == try_tool.default_model("text-embedding")
+    assert request.json()["model"] == DEDICATED
 
 
 def test_an_error_from_together_is_printed_with_its_type(with_key: None, fake_together: FakeTogether) -> None:
     fake_together.route("POST", "/embeddings", Reply.json(INVALID_KEY, 401))
 
     status, out, err = run(
-        "--type", "text-embedding", "--prompt", "hi", "--endpoint-url", fake_together.base_url
+        "--type",
+        "text-embedding",
+        "--model",
+        DEDICATED,
+        "--prompt",
+        "hi",
+        "--endpoint-url",
+        fake_together.base_url,
     )
 
     assert status == 1
@@ -104,6 +121,8 @@ def test_rerank_prints_each_document_with_its_score(with_key: None, fake_togethe
     status, out, err = run(
         "--type",
         "rerank",
+        "--model",
+        DEDICATED,
         "--prompt",
         "Where do llamas live?",
         "--docs",
@@ -176,7 +195,7 @@ def test_moderation_prints_the_verdict(
                 "id": "c1",
                 "object": "chat.completion",
                 "created": 1,
-                "model": "meta-llama/Llama-Guard-4-12B",
+                "model": DEDICATED,
                 "choices": [
                     {
                         "index": 0,
@@ -190,7 +209,14 @@ def test_moderation_prints_the_verdict(
     )
 
     status, out, err = run(
-        "--type", "moderation", "--prompt", "some text", "--endpoint-url", fake_together.base_url
+        "--type",
+        "moderation",
+        "--model",
+        DEDICATED,
+        "--prompt",
+        "some text",
+        "--endpoint-url",
+        fake_together.base_url,
     )
 
     assert status == 0, err

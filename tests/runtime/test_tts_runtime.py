@@ -45,6 +45,7 @@ def test_invoke_tts_streams_hex_chunks_that_decode_to_the_mp3(
         "input": "Hello from Together AI.",
         "voice": "af_nova",
         "response_format": "mp3",
+        "language": "en",
     }
 
 

@@ -19,7 +19,7 @@ from dify_plugin.entities.model import FetchFrom, ParameterRule, PriceConfig
 from dify_plugin.entities.model.llm import LLMResultChunk
 
 from models.llm.llm import TogetherLargeLanguageModel
-from models.llm.schema import REASONING_EFFORT_RULE, customizable_schema
+from models.llm.schema import chat_rules, customizable_schema
 from tests.conftest import API_KEY
 
 BASE = "https://api.together.ai/v1"
@@ -44,9 +44,11 @@ CUSTOM_CREDENTIALS = {**CREDENTIALS, **ALL_SWITCHES}
 def llm() -> TogetherLargeLanguageModel:
     """The model class with one predefined schema (`MODEL`), as the SDK's factory builds it."""
     schema = customizable_schema(MODEL, ALL_SWITCHES)
-    # Predefined models may offer an effort beyond the spec's enum (DeepSeek's `max`).
-    effort = ParameterRule(**{**REASONING_EFFORT_RULE, "options": ["low", "medium", "high", "max"]})
-    schema.parameter_rules = [*schema.parameter_rules, effort]
+    more = chat_rules(8192, structured_output=False, reasoning="effort", preserved_thinking=True)
+    extra = [
+        ParameterRule(**rule) for rule in more if rule["name"] in ("reasoning_effort", "preserved_thinking")
+    ]
+    schema.parameter_rules = [*schema.parameter_rules, *extra]
     schema.fetch_from = FetchFrom.PREDEFINED_MODEL
     schema.pricing = PriceConfig(
         input=INPUT_PRICE, output=OUTPUT_PRICE, unit=Decimal("0.000001"), currency="USD"

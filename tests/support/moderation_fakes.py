@@ -12,7 +12,7 @@ from models.moderation.moderation import TogetherModerationModel
 from tests.support.fake_together import Recorded, Reply
 
 ROOT = Path(__file__).resolve().parents[2]
-MODEL = "meta-llama/Llama-Guard-4-12B"
+MODEL = "acme/dedicated-llama-guard"  # a customizable model: Together serves none serverless
 UNSAFE_WORD = "napalm"  # the stand-in flags any text containing it
 
 

@@ -11,7 +11,7 @@ from models.rerank.rerank import TogetherRerankModel
 from tests.support.fake_together import Recorded, Reply
 
 ROOT = Path(__file__).resolve().parents[2]
-MODEL = "mixedbread-ai/Mxbai-Rerank-Large-V2"
+MODEL = "acme/dedicated-mxbai-rerank"  # a customizable model: Together serves none serverless
 QUERY = "Which animals live in the Andes?"
 DOCS = [
     "Pandas live in China.",

@@ -1,8 +1,8 @@
 """`make catalog`: drift between the model YAMLs and Together's GET /models, from a saved response or live.
 
 tests/fixtures/together_models.json is a saved `GET /models` shaped as the spec's `ModelInfo` list,
-with the models, contexts and prices of the research notes' catalog (together-api.md §5), plus one
-record of each kind the tool must leave out: dedicated-only, unpriced, `language` and `image`.
+with the models, contexts and prices of an earlier catalog, plus one record of each kind the tool
+must leave out: dedicated-only, unpriced, `language` and `image`.
 """
 
 from __future__ import annotations
@@ -18,13 +18,20 @@ from dify_plugin.entities.model.schema import AIModelEntity
 jsonschema = pytest.importorskip("jsonschema")
 
 from tests.conftest import API_KEY
-from tests.support.fake_together import FakeTogether, Reply
+from tests.support.fake_together import FakeTogether, Recorded, Reply
 from tools import catalog
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "together_models.json"
 SPEC = Path(__file__).resolve().parents[1] / "fixtures" / "together-openapi" / "openapi.yaml"
 REPO = Path(__file__).resolve().parents[2]
 
+ONE_TOKEN = {
+    "id": "x",
+    "object": "chat.completion",
+    "created": 1,
+    "model": "m",
+    "choices": [{"index": 0, "message": {"role": "assistant", "content": "p"}, "finish_reason": "length"}],
+}
 LLM_RULES = [
     {"name": "temperature", "use_template": "temperature"},
     {"name": "max_tokens", "use_template": "max_tokens"},
@@ -209,13 +216,46 @@ def test_live_mode_asks_together_with_the_key(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     fake_together.route("GET", "/models", Reply.json(json.loads(FIXTURE.read_text())))
+    fake_together.route("POST", "/chat/completions", Reply.json(ONE_TOKEN))
     monkeypatch.setenv("TOGETHER_API_KEY", API_KEY)
 
     assert catalog.main(["--endpoint-url", fake_together.base_url], root=root) == 0
 
-    [request] = fake_together.requests
-    assert request.headers["authorization"] == f"Bearer {API_KEY}"
-    assert "Together: 30 models from GET /models" in capsys.readouterr().out
+    assert {r.headers["authorization"] for r in fake_together.requests} == {f"Bearer {API_KEY}"}
+    out = capsys.readouterr().out
+    assert "Probe: all 5 chat models answered a max_tokens=1 request." in out
+    assert "Together: 30 models from GET /models" in out
+
+
+def test_live_mode_probes_each_chat_model_with_one_token_and_reports_the_refusals(
+    root: Path,
+    fake_together: FakeTogether,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # GET /models still lists a retired model; only a request shows it is not served serverless.
+    retired = {
+        "error": {"message": "Unable to access non-serverless model deepseek-ai/DeepSeek-R1", "type": "x"}
+    }
+
+    def chat(request: Recorded) -> Reply:
+        body = request.json()
+        assert body["max_tokens"] == 1 and len(body["messages"]) == 1
+        return (
+            Reply.json(retired, 400) if body["model"] == "deepseek-ai/DeepSeek-R1" else Reply.json(ONE_TOKEN)
+        )
+
+    fake_together.route("GET", "/models", Reply.json(json.loads(FIXTURE.read_text())))
+    fake_together.route("POST", "/chat/completions", chat)
+    monkeypatch.setenv("TOGETHER_API_KEY", API_KEY)
+
+    assert catalog.main(["--endpoint-url", fake_together.base_url], root=root) == 1
+
+    out = capsys.readouterr().out
+    assert "Probe: 1 of 5 chat models failed a max_tokens=1 request:" in out
+    assert "deepseek-ai/DeepSeek-R1: " in out and "non-serverless" in out
+    probed = [r.json()["model"] for r in fake_together.requests if r.method == "POST"]
+    assert sorted(probed) == sorted(d["model"] for d in CATALOG.values() if d["model_type"] == "llm")
 
 
 def test_live_mode_reports_togethers_error_without_the_key(

@@ -40,49 +40,21 @@ from models.together.client import (
 from models.together.errors import as_dify_error
 from tests.conftest import API_KEY
 from tests.support.fake_together import FakeTogether, Recorded, Reply
+from tests.support.status_errors import STATUS_ERRORS
 
 BASE = DEFAULT_ENDPOINT_URL
 REQUEST_ID = "req-7f3a9c"
 VENDOR = "Input validation error: `max_tokens` must be at most 4096"
-
-EXPECTED_CLASS = {
-    400: InvokeBadRequestError,
-    401: InvokeAuthorizationError,
-    402: InvokeAuthorizationError,
-    403: InvokeBadRequestError,
-    404: InvokeBadRequestError,
-    413: InvokeBadRequestError,
-    422: InvokeBadRequestError,
-    429: InvokeRateLimitError,
-    500: InvokeServerUnavailableError,
-    502: InvokeServerUnavailableError,
-    503: InvokeServerUnavailableError,
-    504: InvokeServerUnavailableError,
-}
-
-# The shapes Together (and the proxies in front of it) answer errors in; each carries VENDOR.
-BODIES = {
-    "error object": lambda: httpx.Response(
-        0, json={"error": {"message": VENDOR, "type": "invalid_request_error", "param": None, "code": None}}
-    ),
-    "error string": lambda: httpx.Response(0, json={"error": VENDOR}),
-    "top-level message": lambda: httpx.Response(0, json={"code": 0, "message": VENDOR}),
-    "plain text": lambda: httpx.Response(0, text=VENDOR, headers={"Content-Type": "text/plain"}),
-    "html page": lambda: httpx.Response(
-        0,
-        text=f"<html><head><title>{VENDOR}</title></head><body><h1>nginx</h1></body></html>",
-        headers={"Content-Type": "text/html"},
-    ),
-}
 
 
 def client(**extra: str) -> TogetherClient:
     return TogetherClient({"api_key": API_KEY, **extra})
 
 
-def reply(status: int, shape: str, headers: dict[str, str] | None = None) -> httpx.Response:
-    template = BODIES[shape]()
-    return httpx.Response(status, headers={**template.headers, **(headers or {})}, content=template.content)
+def events(tgc: TogetherClient, path: str, body: dict) -> Iterator[dict]:
+    """The stream's events one by one, as they arrive."""
+    for batch in tgc.stream_event_batches(path, body):
+        yield from batch
 
 
 def sse(*events: object, done: bool = True) -> bytes:
@@ -97,29 +69,6 @@ def assert_clean(error: BaseException) -> None:
     for text in (str(error), repr(error), *map(str, error.args), str(getattr(error, "description", ""))):
         assert API_KEY not in text
     assert error.__cause__ is None  # `from None`: no httpx exception (which holds the request) chained
-
-
-# --- status → InvokeError, every body shape -------------------------------------------------------
-
-
-@respx.mock
-@pytest.mark.parametrize("shape", list(BODIES))
-@pytest.mark.parametrize("status", list(EXPECTED_CLASS))
-def test_status_maps_to_its_invoke_error_with_the_vendors_message(status: int, shape: str) -> None:
-    route = respx.post(f"{BASE}/chat/completions").mock(
-        return_value=reply(status, shape, {"x-request-id": REQUEST_ID, "retry-after": "1"})
-    )
-
-    with pytest.raises(InvokeError) as caught:
-        client().post_json("/chat/completions", {"model": "m"})
-
-    assert type(caught.value) is EXPECTED_CLASS[status]
-    message = str(caught.value)
-    assert VENDOR in message
-    assert f"HTTP {status}" in message
-    assert REQUEST_ID in message
-    assert "<" not in message  # the page's title, not its markup
-    assert route.call_count == (MAX_ATTEMPTS if status in (429, 503) else 1)
 
 
 @respx.mock
@@ -138,17 +87,6 @@ def test_old_error_fields_are_read() -> None:
 
     with pytest.raises(InvokeBadRequestError, match="must be at most 4096"):
         client().get_json("/models")
-
-
-@respx.mock
-def test_unlisted_statuses_map_by_class() -> None:
-    respx.get(f"{BASE}/a").mock(return_value=httpx.Response(409, json={"error": {"message": "conflict"}}))
-    respx.get(f"{BASE}/b").mock(return_value=httpx.Response(507, text="insufficient storage"))
-
-    with pytest.raises(InvokeBadRequestError, match="conflict"):
-        client().get_json("/a")
-    with pytest.raises(InvokeServerUnavailableError, match="insufficient storage"):
-        client().get_json("/b")
 
 
 @respx.mock
@@ -176,7 +114,7 @@ def test_a_body_json_cannot_carry_is_a_bad_request_and_is_not_sent(body: dict, m
     with pytest.raises(InvokeBadRequestError, match=message):
         client().post_json("/chat/completions", body)
     with pytest.raises(InvokeBadRequestError, match=message):
-        next(client().stream_events("/chat/completions", body))
+        next(events(client(), "/chat/completions", body))
 
     assert not route.called
 
@@ -326,8 +264,8 @@ def test_timeout_between_stream_events(fake_together: FakeTogether, stall: threa
     received = []
 
     with pytest.raises(InvokeConnectionError, match="timed out"):
-        for event in client(endpoint_url=fake_together.base_url, read_timeout="0.2").stream_events(
-            "/chat/completions", {}
+        for event in events(
+            client(endpoint_url=fake_together.base_url, read_timeout="0.2"), "/chat/completions", {}
         ):
             received.append(event)
 
@@ -359,7 +297,7 @@ def test_reset_mid_stream_is_not_retried_and_not_a_success(fake_together: FakeTo
     received = []
 
     with pytest.raises(InvokeConnectionError):
-        for event in client(endpoint_url=fake_together.base_url).stream_events("/chat/completions", {}):
+        for event in events(client(endpoint_url=fake_together.base_url), "/chat/completions", {}):
             received.append(event)
 
     assert received == [first]
@@ -394,12 +332,12 @@ def test_chunked_body_is_joined(fake_together: FakeTogether) -> None:
 
 @respx.mock
 def test_stream_yields_events_in_order_and_stops_at_done() -> None:
-    events = [{"choices": [{"delta": {"content": c}}]} for c in ("a", "b", "c")]
+    sent = [{"choices": [{"delta": {"content": c}}]} for c in ("a", "b", "c")]
     respx.post(f"{BASE}/chat/completions").mock(
-        return_value=httpx.Response(200, content=sse(*events) + b'data: {"after": "done"}\n\n')
+        return_value=httpx.Response(200, content=sse(*sent) + b'data: {"after": "done"}\n\n')
     )
 
-    assert list(client().stream_events("/chat/completions", {"stream": True})) == events
+    assert list(events(client(), "/chat/completions", {"stream": True})) == sent
 
 
 @respx.mock
@@ -416,7 +354,7 @@ def test_stream_error_event_raises_the_mapped_error_after_what_came_before() -> 
     received = []
 
     with pytest.raises(InvokeRateLimitError, match="Rate limit exceeded for model"):
-        for event in client().stream_events("/chat/completions", {}):
+        for event in events(client(), "/chat/completions", {}):
             received.append(event)
 
     assert received == [first]
@@ -431,7 +369,7 @@ def test_truncated_stream_is_a_connection_error() -> None:
     received = []
 
     with pytest.raises(TruncatedStreamError, match="cut off") as caught:
-        for event in client().stream_events("/chat/completions", {}):
+        for event in events(client(), "/chat/completions", {}):
             received.append(event)
 
     assert isinstance(caught.value, InvokeConnectionError)
@@ -444,7 +382,7 @@ def test_a_stream_with_nothing_in_it_is_truncated(body: bytes) -> None:
     respx.post(f"{BASE}/chat/completions").mock(return_value=httpx.Response(200, content=body))
 
     with pytest.raises(TruncatedStreamError):
-        list(client().stream_events("/chat/completions", {}))
+        list(events(client(), "/chat/completions", {}))
 
 
 @respx.mock
@@ -455,7 +393,7 @@ def test_a_stream_event_that_is_not_a_json_object_is_server_unavailable(data: st
     )
 
     with pytest.raises(InvokeServerUnavailableError, match="malformed stream event"):
-        list(client().stream_events("/chat/completions", {}))
+        list(events(client(), "/chat/completions", {}))
 
 
 @respx.mock
@@ -467,7 +405,7 @@ def test_a_failed_stream_request_raises_before_any_event() -> None:
     )
 
     with pytest.raises(InvokeBadRequestError, match=REQUEST_ID):
-        next(client().stream_events("/chat/completions", {}))
+        next(events(client(), "/chat/completions", {}))
 
 
 @respx.mock
@@ -514,8 +452,10 @@ def test_a_truncated_stream_reaches_dify_under_a_name_it_knows() -> None:
 
 
 @respx.mock
-@pytest.mark.parametrize("status", [429, 503])
-def test_429_and_503_are_retried_then_succeed(status: int, no_retry_waits: list[float]) -> None:
+@pytest.mark.parametrize(
+    "status", [status for status, (_, attempts) in STATUS_ERRORS.items() if attempts > 1]
+)
+def test_retried_statuses_are_retried_then_succeed(status: int, no_retry_waits: list[float]) -> None:
     route = respx.get(f"{BASE}/models").mock(
         side_effect=[httpx.Response(status), httpx.Response(status), httpx.Response(200, json=[])]
     )
@@ -559,6 +499,8 @@ def test_backoff_grows_with_jitter_without_hints(no_retry_waits: list[float]) ->
         ({"retry-after": "1.5", "x-ratelimit-reset": "9"}, 1.5),  # Retry-After wins
         ({"x-ratelimit-reset": "3"}, 3.0),
         ({"retry-after": "soon", "x-ratelimit-reset": "4"}, 4.0),  # an unreadable hint is skipped
+        ({"retry-after-ms": "250", "retry-after": "9"}, 0.25),  # milliseconds are the finer hint
+        ({"retry-after-ms": "0"}, 0.0),
     ],
 )
 def test_retry_honours_the_servers_delay(
@@ -617,26 +559,12 @@ def test_a_longer_requested_wait_than_we_spend_is_reported_at_once(no_retry_wait
 
 
 @respx.mock
-@pytest.mark.parametrize("status", [400, 401, 402, 403, 404, 413, 422, 500, 502, 504])
-def test_other_statuses_are_never_retried(status: int, no_retry_waits: list[float]) -> None:
-    route = respx.post(f"{BASE}/chat/completions").mock(
-        return_value=httpx.Response(status, headers={"retry-after": "1"})
-    )
-
-    with pytest.raises(EXPECTED_CLASS[status]):
-        client().post_json("/chat/completions", {})
-
-    assert route.call_count == 1
-    assert no_retry_waits == []
-
-
-@respx.mock
 def test_a_stream_request_is_retried_only_before_its_response_starts(no_retry_waits: list[float]) -> None:
     route = respx.post(f"{BASE}/chat/completions").mock(
         side_effect=[httpx.Response(503), httpx.Response(200, content=sse({"choices": []}))]
     )
 
-    assert list(client().stream_events("/chat/completions", {})) == [{"choices": []}]
+    assert list(events(client(), "/chat/completions", {})) == [{"choices": []}]
     assert route.call_count == 2
 
 
@@ -716,15 +644,109 @@ def test_read_timeout(given: object, expected: float) -> None:
     assert read_timeout_from({"read_timeout": given}) == expected
 
 
-@pytest.mark.parametrize("bad", ["soon", "0", "-1", "3601", "nan", "inf", [], {}])
+@pytest.mark.parametrize("bad", ["soon", "0", "-1", "3601", "nan", "inf", [], {}, True])
 def test_read_timeout_out_of_range_is_a_bad_request(bad: object) -> None:
     with pytest.raises(InvokeBadRequestError, match="read_timeout"):
         read_timeout_from({"read_timeout": bad})
 
 
-def test_read_timeout_reaches_the_http_client() -> None:
-    assert client(read_timeout="42")._http.timeout.read == 42.0
-    assert client()._http.timeout.connect == together_client.CONNECT_TIMEOUT
+@respx.mock
+def test_each_request_carries_its_clients_timeouts() -> None:
+    route = respx.get(f"{BASE}/models").mock(return_value=httpx.Response(200, json=[]))
+
+    client(read_timeout="42").get_json("/models")
+    client().get_json("/models")
+
+    slow, default = (call.request.extensions["timeout"] for call in route.calls)
+    assert slow["read"] == 42.0 and default["read"] == 600.0
+    assert slow["connect"] == default["connect"] == together_client.CONNECT_TIMEOUT
+
+
+def test_150_streams_held_open_at_once_do_not_wait_for_each_other(fake_together: FakeTogether) -> None:
+    streams = 150
+    everyone_started = threading.Barrier(streams + 1, timeout=30)
+
+    def answer(_: Recorded) -> Reply:
+        def chunks() -> Iterator[bytes]:
+            yield sse({"n": 1}, done=False)
+            everyone_started.wait()  # held open until every stream has its first event
+            yield b"data: [DONE]\n\n"
+
+        return Reply(200, {"Content-Type": "text/event-stream"}, chunks=chunks())
+
+    fake_together.route("POST", "/chat/completions", answer)
+    outcomes: list[object] = []
+
+    def read_one() -> None:
+        try:
+            outcomes.append(
+                list(
+                    events(
+                        client(endpoint_url=fake_together.base_url, read_timeout="20"),
+                        "/chat/completions",
+                        {},
+                    )
+                )
+            )
+        except Exception as exc:  # noqa: BLE001  reported below
+            outcomes.append(exc)
+
+    threads = [threading.Thread(target=read_one) for _ in range(streams)]
+    for thread in threads:
+        thread.start()
+    everyone_started.wait()
+    for thread in threads:
+        thread.join(30)
+
+    assert outcomes == [[{"n": 1}]] * streams
+
+
+@respx.mock
+def test_a_redirect_names_where_it_points_and_is_not_followed(no_retry_waits: list[float]) -> None:
+    route = respx.get(f"{BASE}/models").mock(
+        return_value=httpx.Response(301, headers={"location": "https://api.together.xyz/v1/models"})
+    )
+
+    with pytest.raises(
+        InvokeBadRequestError, match=r"redirects \(HTTP 301\) to https://api.together.xyz/v1/models"
+    ):
+        client().get_json("/models")
+
+    assert route.call_count == 1
+
+
+@respx.mock
+def test_a_stream_answered_with_something_else_quotes_it_without_the_key() -> None:
+    respx.post(f"{BASE}/chat/completions").mock(
+        return_value=httpx.Response(
+            200, text=f"<html>Login required {API_KEY}</html>", headers={"content-type": "text/html"}
+        )
+    )
+
+    with pytest.raises(InvokeServerUnavailableError, match="text/html, not an event stream") as caught:
+        list(events(client(), "/chat/completions", {}))
+
+    assert "Login required [REDACTED]" in str(caught.value)
+    assert_clean(caught.value)
+
+
+def test_a_blocking_answer_must_arrive_whole_within_read_timeout(
+    fake_together: FakeTogether, stall: threading.Event
+) -> None:
+    def trickle() -> Iterator[bytes]:
+        yield b'{"data": ['
+        while not stall.wait(0.05):  # each byte well within the read timeout
+            yield b" "
+
+    fake_together.route(
+        "POST", "/embeddings", lambda _: Reply(200, {"Content-Type": "application/json"}, chunks=trickle())
+    )
+    started = time.monotonic()
+
+    with pytest.raises(InvokeConnectionError, match=r"longer than read_timeout \(0.3 s\)"):
+        client(endpoint_url=fake_together.base_url, read_timeout="0.3").post_json("/embeddings", {})
+
+    assert time.monotonic() - started < 2
 
 
 @respx.mock
@@ -743,6 +765,20 @@ def test_headers_carry_the_key_and_the_manifest_version() -> None:
 def test_a_missing_key_is_an_authorization_error(key: str | None) -> None:
     with pytest.raises(InvokeAuthorizationError, match="API key is missing"):
         TogetherClient({"api_key": key})
+
+
+@pytest.mark.parametrize("key", [123456789012, True, ["tgp_v1_abc"], {"key": "tgp_v1_abc"}])
+def test_a_key_that_is_not_text_is_an_authorization_error_that_does_not_echo_it(key: object) -> None:
+    with pytest.raises(InvokeAuthorizationError, match="must be text") as caught:
+        TogetherClient({"api_key": key})
+
+    assert str(key) not in str(caught.value)
+
+
+@pytest.mark.parametrize("url", [8080, True, ["https://api.together.ai"], {"url": "x"}])
+def test_an_endpoint_url_that_is_not_text_is_a_bad_request(url: object) -> None:
+    with pytest.raises(InvokeBadRequestError, match="endpoint_url must be an http or https URL"):
+        TogetherClient({"api_key": API_KEY, "endpoint_url": url})
 
 
 @respx.mock
@@ -798,7 +834,7 @@ def test_a_key_echoed_in_a_stream_is_redacted(data: str) -> None:
     )
 
     with pytest.raises(InvokeError) as caught:
-        list(client().stream_events("/chat/completions", {}))
+        list(events(client(), "/chat/completions", {}))
 
     assert_clean(caught.value)
 

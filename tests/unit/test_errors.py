@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from dify_plugin.errors.model import (
     InvokeAuthorizationError,
@@ -13,9 +15,7 @@ from dify_plugin.errors.model import (
 )
 
 from models.together.errors import (
-    INVOKE_ERRORS,
     REDACTED,
-    error_class_for_status,
     error_for_payload,
     error_for_response,
     message_from_body,
@@ -72,32 +72,6 @@ def test_long_messages_are_cut() -> None:
     assert message.endswith("…")
 
 
-@pytest.mark.parametrize(
-    ("status", "cls"),
-    [
-        (400, InvokeBadRequestError),
-        (401, InvokeAuthorizationError),
-        (402, InvokeAuthorizationError),
-        (
-            403,
-            InvokeBadRequestError,
-        ),  # Together: prompt + max_tokens exceed the context, not a permission problem
-        (404, InvokeBadRequestError),
-        (408, InvokeConnectionError),
-        (413, InvokeBadRequestError),
-        (422, InvokeBadRequestError),
-        (429, InvokeRateLimitError),
-        (500, InvokeServerUnavailableError),
-        (502, InvokeServerUnavailableError),
-        (503, InvokeServerUnavailableError),
-        (504, InvokeServerUnavailableError),
-        (529, InvokeServerUnavailableError),
-    ],
-)
-def test_status_classes(status: int, cls: type[InvokeError]) -> None:
-    assert error_class_for_status(status) is cls
-
-
 def test_response_error_quotes_message_status_and_request_id() -> None:
     error = error_for_response(401, "Unauthorized", {"x-request-id": "abc-123"}, UNAUTHORIZED, KEY)
 
@@ -119,7 +93,10 @@ def test_response_error_without_body_or_reason() -> None:
         ({"error": {"message": "m", "code": "401"}}, InvokeAuthorizationError),
         ({"error": {"message": "m"}, "status_code": 422}, InvokeBadRequestError),
         ({"error": {"message": "m", "type": "dynamic_token_limited"}}, InvokeRateLimitError),
-        ({"error": {"message": "m", "error_type": "credit_limit"}}, InvokeRateLimitError),
+        ({"error": {"message": "m", "error_type": "credit_limit"}}, InvokeAuthorizationError),  # as 402
+        ({"error": {"message": "m", "type": "permission_denied"}}, InvokeBadRequestError),  # as 403
+        ({"error": {"message": "m", "type": "request_timeout"}}, InvokeConnectionError),  # as 408
+        ({"error": {"message": "m", "status": 408}}, InvokeConnectionError),
         ({"error": {"message": "m", "type": "authentication_error"}}, InvokeAuthorizationError),
         ({"error": {"message": "m", "code": "context_length_exceeded"}}, InvokeBadRequestError),
         ({"error": {"message": "m", "type": "server_error"}}, InvokeServerUnavailableError),
@@ -132,6 +109,40 @@ def test_payload_error_class(payload: dict, cls: type[InvokeError]) -> None:
 
     assert type(error) is cls
     assert str(error) == "Together AI: m"
+
+
+def test_a_message_saying_permission_is_classed_as_a_403() -> None:
+    error = error_for_payload({"error": {"message": "You lack permission to use this model"}}, KEY)
+
+    assert type(error) is InvokeBadRequestError
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "advice"),
+    [
+        (
+            403,
+            b'{"error": {"message": "Blocked", "code": "third_party_data_sharing_blocked"}}',
+            "third-party data sharing",
+        ),
+        (503, b'{"error": {"message": "Model unavailable", "code": "model_not_available"}}', "serverless"),
+        (
+            404,
+            b'{"error": {"message": "Unable to access non-serverless model acme/x"}}',
+            "dedicated endpoint",
+        ),
+        (429, b"Unable to access non-serverless model acme/x", "dedicated endpoint"),
+    ],
+)
+def test_conditions_that_cannot_succeed_are_bad_requests_that_say_what_to_do(
+    status: int, body: bytes, advice: str
+) -> None:
+    for error in (
+        error_for_response(status, "", {}, body, KEY),
+        error_for_payload(json.loads(body) if body.startswith(b"{") else {"error": body.decode()}, KEY),
+    ):
+        assert type(error) is InvokeBadRequestError
+        assert advice in str(error)
 
 
 def test_payload_error_without_message() -> None:
@@ -156,15 +167,6 @@ def test_redact_leaves_text_alone_for_a_key_too_short_to_be_one() -> None:
     # Redacting "a" would wreck every message; a real key is never this short.
     assert redact("a cat", "a") == "a cat"
     assert redact("key 12345678 here", "12345678") == f"key {REDACTED} here"
-
-
-def test_every_model_class_maps_each_invoke_error_to_itself() -> None:
-    class Probe(TogetherModelMixin):
-        pass
-
-    mapping = Probe()._invoke_error_mapping
-    assert set(mapping) == set(INVOKE_ERRORS)
-    assert all(mapping[cls] == [cls] for cls in INVOKE_ERRORS)
 
 
 def test_transform_keeps_togethers_message_for_authorization_errors() -> None:

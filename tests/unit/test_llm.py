@@ -1,6 +1,6 @@
 """The chat model through the SDK's public `invoke`, against respx answers shaped as Together's spec.
 
-Covers issue 3's behaviour: endpoints and modes, streamed and blocking replies, usage wherever it
+Covers endpoints and modes, streamed and blocking replies, usage wherever it
 arrives, message and tool translation, tool-call aggregation, structured output, reasoning,
 stop sequences, finish reasons and errors. Text assembly details are in test_llm_reply.py.
 """
@@ -30,6 +30,7 @@ from dify_plugin.errors.model import (
 
 respx = pytest.importorskip("respx")
 
+from models.llm import llm as llm_module
 from models.llm.num_tokens import count_prompt_tokens
 from models.together.tokens import count_tokens
 from tests.conftest import API_KEY
@@ -222,8 +223,8 @@ def test_parameters_are_sent_as_together_names_them() -> None:
         "max_tokens": 300,
         "seed": 7,
         "reasoning": False,
-        "reasoning_effort": "max",
-        "safety_model": " meta-llama/Llama-Guard-4-12B ",
+        "reasoning_effort": "high",
+        "preserved_thinking": True,
         "response_format": "text",
         "not_a_rule": 1,  # dropped by the SDK: the model does not declare it
     }
@@ -235,18 +236,29 @@ def test_parameters_are_sent_as_together_names_them() -> None:
         assert body[name] == parameters[name]
     assert (body["frequency_penalty"], body["max_tokens"], body["seed"]) == (0.5, 300, 7)
     assert body["reasoning"] == {"enabled": False}
-    assert body["reasoning_effort"] == "max"
-    assert body["safety_model"] == "meta-llama/Llama-Guard-4-12B"
+    assert body["reasoning_effort"] == "high"
+    assert body["chat_template_kwargs"] == {"clear_thinking": False}
     assert "response_format" not in body and "not_a_rule" not in body
 
 
 @respx.mock
-def test_a_blank_safety_model_and_unset_parameters_send_nothing() -> None:
+def test_unset_parameters_send_nothing() -> None:
     route = respx.post(CHAT_URL).mock(return_value=sse(text_chunks("ok")))
 
-    ask(parameters={"safety_model": "  "})
+    ask(parameters={"preserved_thinking": False, "safety_model": "meta-llama/Llama-Guard-4-12B"})
 
     assert set(sent(route)) == {"model", "messages", "stream", "stream_options"}
+
+
+@respx.mock
+@pytest.mark.parametrize("name", ["max_tokens", "top_k", "seed", "temperature"])
+def test_a_boolean_for_a_number_is_refused_before_sending(name: str) -> None:
+    route = respx.post(CHAT_URL).mock(return_value=sse(text_chunks("ok")))
+
+    with pytest.raises(InvokeBadRequestError, match=f"{name} must be a number"):
+        ask(parameters={name: True})
+
+    assert not route.called
 
 
 # --- structured output -----------------------------------------------------------------------
@@ -390,7 +402,8 @@ def test_every_message_kind_is_translated_to_the_spec_shape() -> None:
     }
     assert messages[2] == {
         "role": "assistant",
-        "content": "Checking.",  # the think block is not replayed
+        "content": "Checking.",
+        "reasoning": "The user wants weather.",  # the trace goes back unmodified, out of the text
         "tool_calls": [
             {
                 "index": 0,
@@ -750,3 +763,48 @@ def test_max_tokens_beyond_the_models_ceiling_is_refused_before_anything_is_sent
         ask(parameters={"max_tokens": 10**7}, model=CUSTOM, credentials=CUSTOM_CREDENTIALS)
 
     assert not route.called
+
+
+@respx.mock
+@pytest.mark.parametrize("key", ["reasoning", "reasoning_content"])
+def test_an_earlier_turns_reasoning_goes_back_under_the_key_it_arrived_on(
+    key: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(llm_module, "trace_key_of", {})
+    route = respx.post(CHAT_URL).mock(
+        side_effect=[
+            sse([chunk({key: "Needs the weather."}), *text_chunks("Checking.", usage=usage(5, 4))]),
+            sse(text_chunks("Snow in Oslo.")),
+        ]
+    )
+    first = ask()
+    answer = text_of(first)
+    assert answer == "<think>\nNeeds the weather.\n</think>Checking."
+
+    # Dify keeps the turn as it was shown: the reasoning is a think block inside the text.
+    ask([*QUESTION, AssistantPromptMessage(content=answer), UserPromptMessage(content="And now?")])
+
+    earlier = sent(route)["messages"][2]
+    assert earlier == {"role": "assistant", "content": "Checking.", key: "Needs the weather."}
+
+
+@respx.mock
+@pytest.mark.parametrize(
+    "details",
+    [
+        {
+            "completion_tokens_details": {"reasoning_tokens": 30},
+            "prompt_tokens_details": {"cached_tokens": 15},
+        },
+        {"cached_tokens": 15},  # the flat shape some non-reasoning models report
+    ],
+)
+def test_reasoning_and_cached_tokens_are_priced_as_together_bills_them(details: dict) -> None:
+    # Together bills reasoning as completion tokens, which already count it, and publishes no
+    # cached-input price for these models: every prompt token is priced as input.
+    respx.post(CHAT_URL).mock(return_value=sse(text_chunks("ok", usage={**usage(20, 40), **details})))
+
+    last = final(ask())
+
+    assert (last.delta.usage.prompt_tokens, last.delta.usage.completion_tokens) == (20, 40)
+    assert last.delta.usage.total_price == (20 * INPUT_PRICE + 40 * OUTPUT_PRICE) / 1_000_000

@@ -1,13 +1,15 @@
-"""The predefined chat models: what each YAML promises Dify must match the model and what llm.py reads.
+"""The predefined chat models against the dated snapshot of Together's serverless chat catalog.
 
-tests/unit/test_catalog.py checks every model YAML generically (SDK entity, file name, position,
-quoted prices). This file checks the LLM-specific contract: the parameter names the LLM code
-translates, ranges Together accepts, and per-model capabilities as Together documents them
-(shared notes together-api.md §5.1: vision, tool calls, reasoning controls).
+tests/fixtures/together_chat_catalog.json holds the facts of Together's catalog as of its date
+(ids, context, prices, tools, JSON, vision, reasoning control). Every YAML must be what
+`tools/catalog.py --render-chat` makes of it: the facts from the snapshot, the parameter rules
+from `models/llm/schema.py`, so rule help text has that one source. tests/unit/test_catalog.py
+checks every model YAML generically (SDK entity, file name, position, quoted prices).
 """
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from pathlib import Path
 
@@ -16,60 +18,16 @@ import yaml
 from dify_plugin.entities.model import ModelFeature, ModelPropertyKey
 from dify_plugin.entities.model.schema import AIModelEntity, ParameterRule, ParameterType
 
+from models.llm.request import CHAT_ONLY_PARAMETERS, SAMPLING_PARAMETERS
+from tools import catalog
+
 ROOT = Path(__file__).resolve().parents[2]
 LLM_DIR = ROOT / "models" / "llm"
+SNAPSHOT = json.loads(
+    (ROOT / "tests" / "fixtures" / "together_chat_catalog.json").read_text(encoding="utf-8")
+)
+FACTS = {facts["id"]: facts for facts in SNAPSHOT["models"]}
 PATHS = sorted(path for path in LLM_DIR.glob("*.yaml") if not path.name.startswith("_"))
-
-# Capabilities per Together's docs (together-api.md §5.1); a model missing here fails the test below.
-VISION = {"moonshotai/Kimi-K2.6", "Qwen/Qwen3.5-9B", "google/gemma-4-31B-it"}
-NO_TOOLS = {"google/gemma-3n-E4B-it"}
-HYBRID = {  # `reasoning: {enabled}` toggles thinking
-    "moonshotai/Kimi-K2.6",
-    "deepseek-ai/DeepSeek-V4-Pro",
-    "Qwen/Qwen3.6-Plus",
-    "Qwen/Qwen3.5-9B",
-    "zai-org/GLM-5.1",
-    "zai-org/GLM-5",
-    "nvidia/nemotron-3-ultra-550b-a55b",
-}
-EFFORT = {  # `reasoning_effort` values Together documents per model
-    "openai/gpt-oss-120b": ["low", "medium", "high"],
-    "openai/gpt-oss-20b": ["low", "medium", "high"],
-    "deepseek-ai/DeepSeek-V4-Pro": ["high", "max"],
-}
-CATALOG = {
-    "moonshotai/Kimi-K2.6",
-    "deepseek-ai/DeepSeek-V4-Pro",
-    "Qwen/Qwen3.6-Plus",
-    "Qwen/Qwen3.5-9B",
-    "Qwen/Qwen2.5-7B-Instruct-Turbo",
-    "zai-org/GLM-5.1",
-    "zai-org/GLM-5",
-    "MiniMaxAI/MiniMax-M2.7",
-    "openai/gpt-oss-120b",
-    "openai/gpt-oss-20b",
-    "nvidia/nemotron-3-ultra-550b-a55b",
-    "meta-llama/Llama-3.3-70B-Instruct-Turbo",
-    "google/gemma-4-31B-it",
-    "google/gemma-3n-E4B-it",
-}
-
-# The rule names the LLM code translates into Together's request (anything else would be dropped
-# by the SDK or sent under a name Together does not know).
-COMMON_RULES = [
-    "temperature",
-    "top_p",
-    "top_k",
-    "min_p",
-    "repetition_penalty",
-    "presence_penalty",
-    "frequency_penalty",
-    "max_tokens",
-    "seed",
-    "response_format",
-    "json_schema",
-    "safety_model",
-]
 RULE_TYPES = {
     "temperature": ParameterType.FLOAT,
     "top_p": ParameterType.FLOAT,
@@ -84,7 +42,7 @@ RULE_TYPES = {
     "json_schema": ParameterType.TEXT,
     "reasoning": ParameterType.BOOLEAN,
     "reasoning_effort": ParameterType.STRING,
-    "safety_model": ParameterType.STRING,
+    "preserved_thinking": ParameterType.BOOLEAN,
 }
 
 
@@ -92,37 +50,110 @@ def raw(path: Path) -> dict:
     return yaml.safe_load(path.read_text(encoding="utf-8"))
 
 
-def entity(path: Path) -> AIModelEntity:
-    return AIModelEntity(**raw(path))
-
-
 def rules(model: AIModelEntity) -> dict[str, ParameterRule]:
     return {rule.name: rule for rule in model.parameter_rules}
 
 
-ENTITIES = {path: entity(path) for path in PATHS}
+ENTITIES = {path: AIModelEntity(**raw(path)) for path in PATHS}
 ids = [path.stem for path in PATHS]
 
 
-def test_the_catalog_is_the_documented_serverless_chat_models() -> None:
-    models = {model.model for model in ENTITIES.values()}
-    assert models == CATALOG
-    assert VISION | NO_TOOLS | HYBRID | set(EFFORT) <= models
-    position = yaml.safe_load((LLM_DIR / "_position.yaml").read_text(encoding="utf-8"))
-    assert set(position) == CATALOG
+def test_the_catalog_is_the_snapshot_in_its_order() -> None:
+    assert {entity.model for entity in ENTITIES.values()} == set(FACTS)
+    assert yaml.safe_load((LLM_DIR / "_position.yaml").read_text(encoding="utf-8")) == list(FACTS)
+    assert SNAPSHOT["as_of"] == "2026-10-07"
+
+
+def test_the_snapshot_holds_what_together_recommends_and_drops_what_it_retired() -> None:
+    for current in (
+        "moonshotai/Kimi-K3",
+        "zai-org/GLM-5.3",
+        "deepseek-ai/DeepSeek-V4-Pro-0813",
+        "MiniMaxAI/MiniMax-M3",
+    ):
+        assert current in FACTS
+    for retired in ("moonshotai/Kimi-K2.6", "zai-org/GLM-5", "openai/gpt-oss-20b", "google/gemma-3n-E4B-it"):
+        assert retired not in FACTS
+    llama = FACTS["meta-llama/Llama-3.3-70B-Instruct-Turbo"]
+    assert (llama["price_in"], llama["price_out"]) == ("1.04", "1.04")
+    assert not FACTS["Qwen/Qwen3.6-Plus"]["tools"]
+    assert {m for m, f in FACTS.items() if f["vision"]} == {
+        "Qwen/Qwen3.5-9B",
+        "MiniMaxAI/MiniMax-M3",
+        "moonshotai/Kimi-K3",
+    }
 
 
 @pytest.mark.parametrize("path", PATHS, ids=ids)
-def test_rules_are_exactly_what_the_llm_code_reads(path: Path) -> None:
+def test_each_yaml_is_the_snapshot_rendered_with_the_schema_rules(path: Path) -> None:
+    facts = FACTS[raw(path)["model"]]
+    header, data = catalog.chat_yaml(facts, SNAPSHOT)
+    assert raw(path) == data, (
+        "run `python -m tools.catalog --render-chat tests/fixtures/together_chat_catalog.json`"
+    )
+    assert path.read_text(encoding="utf-8").startswith(header), "the source comment is missing or stale"
+    assert SNAPSHOT["as_of"] in header and "models.md" in header
+
+
+@pytest.mark.parametrize("path", PATHS, ids=ids)
+def test_facts_match_the_snapshot(path: Path) -> None:
     model = ENTITIES[path]
-    expected = set(COMMON_RULES)
-    if model.model in HYBRID:
-        expected.add("reasoning")
-    if model.model in EFFORT:
-        expected.add("reasoning_effort")
+    facts = FACTS[model.model]
+    features = set(model.features)
+    assert model.model_properties[ModelPropertyKey.CONTEXT_SIZE] == facts["context"]
+    assert model.model_properties[ModelPropertyKey.MODE] == "chat"
+    assert model.pricing.input == Decimal(facts["price_in"]) and model.pricing.output == Decimal(
+        facts["price_out"]
+    )
+    assert model.pricing.unit == Decimal("0.000001") and model.pricing.currency == "USD"
+    tools = {
+        ModelFeature.TOOL_CALL,
+        ModelFeature.MULTI_TOOL_CALL,
+        ModelFeature.STREAM_TOOL_CALL,
+        ModelFeature.AGENT_THOUGHT,
+    }
+    assert (tools <= features) == facts["tools"] and (features & tools == set()) != facts["tools"]
+    assert (ModelFeature.VISION in features) == facts["vision"]
+    assert (ModelFeature.STRUCTURED_OUTPUT in features) == facts["json"]
+    unmapped = {ModelFeature.AUDIO, ModelFeature.VIDEO, ModelFeature.DOCUMENT, ModelFeature.POLLING}
+    assert not features & unmapped, "features the LLM code has no mapping for must not be promised"
+
+
+@pytest.mark.parametrize("path", PATHS, ids=ids)
+def test_rules_are_what_the_request_builder_reads_and_the_reasoning_kind_allows(path: Path) -> None:
+    model = ENTITIES[path]
+    facts = FACTS[model.model]
+    expected = set(SAMPLING_PARAMETERS)
+    if facts["json"]:
+        expected |= {"response_format", "json_schema"}
+    expected |= {"switch": {"reasoning"}, "effort": {"reasoning_effort"}}.get(facts["reasoning"], set())
+    if facts["preserved_thinking"]:
+        expected.add("preserved_thinking")
     assert set(rules(model)) == expected
+    assert expected <= set(SAMPLING_PARAMETERS) | set(CHAT_ONLY_PARAMETERS)
     for name, rule in rules(model).items():
         assert rule.type == RULE_TYPES[name], name
+    if facts["reasoning"] == "switch":
+        assert rules(model)["reasoning"].default is True  # Together's hybrid models think by default
+    if facts["reasoning"] == "effort":
+        assert rules(model)["reasoning_effort"].options == ["low", "medium", "high"]
+
+
+@pytest.mark.parametrize("path", PATHS, ids=ids)
+def test_defaults_and_ranges_are_ones_together_accepts(path: Path) -> None:
+    rule = rules(ENTITIES[path])
+    # The SDK checks values Dify sends against min/max/options, but never the YAML's own defaults.
+    for r in rule.values():
+        if r.default is not None and r.min is not None:
+            assert r.min <= r.default <= r.max, r.name
+        if r.default is not None and r.options:
+            assert r.default in r.options, r.name
+    assert (rule["temperature"].min, rule["temperature"].max) == (0, 2)
+    for penalty in ("presence_penalty", "frequency_penalty"):
+        assert (rule[penalty].min, rule[penalty].max) == (-2, 2)
+    assert rule["repetition_penalty"].default == 1.0
+    context = ENTITIES[path].model_properties[ModelPropertyKey.CONTEXT_SIZE]
+    assert rule["max_tokens"].min == 1 and rule["max_tokens"].max == context
 
 
 @pytest.mark.parametrize("path", PATHS, ids=ids)
@@ -130,110 +161,26 @@ def test_every_rule_is_labelled_and_explained_in_english_and_chinese(path: Path)
     for rule in raw(path)["parameter_rules"]:
         if "use_template" in rule:
             continue  # the SDK's template brings label, type and help in both languages
-        assert {"name", "label", "type", "help"} <= rule.keys(), rule["name"]
         assert rule["label"].get("en_US") and rule["label"].get("zh_Hans"), rule["name"]
         assert rule["help"].get("en_US") and rule["help"].get("zh_Hans"), rule["name"]
 
 
-@pytest.mark.parametrize("path", PATHS, ids=ids)
-def test_defaults_lie_within_their_rules(path: Path) -> None:
-    # The SDK checks values Dify sends against min/max/options, but never the YAML's own defaults.
-    for rule in ENTITIES[path].parameter_rules:
-        if rule.default is None:
-            continue
-        if rule.min is not None:
-            assert rule.default >= rule.min, rule.name
-        if rule.max is not None:
-            assert rule.default <= rule.max, rule.name
-        if rule.options:
-            assert rule.default in rule.options, rule.name
-        if rule.type == ParameterType.INT:
-            assert isinstance(rule.default, int), rule.name
-        if rule.type == ParameterType.BOOLEAN:
-            assert isinstance(rule.default, bool), rule.name
+def test_rendering_rewrites_the_folder_and_removes_retired_models(tmp_path: Path) -> None:
+    folder = tmp_path / "models" / "llm"
+    folder.mkdir(parents=True)
+    (folder / "zai-org-GLM-5.yaml").write_text("model: zai-org/GLM-5\n", encoding="utf-8")
+    snapshot = {**SNAPSHOT, "models": SNAPSHOT["models"][:2]}
+    path = tmp_path / "snapshot.json"
+    path.write_text(json.dumps(snapshot), encoding="utf-8")
 
+    assert catalog.main(["--render-chat", str(path)], root=tmp_path) == 0
 
-@pytest.mark.parametrize("path", PATHS, ids=ids)
-def test_sampling_ranges_are_the_ones_together_accepts(path: Path) -> None:
-    rule = rules(ENTITIES[path])
-    assert (rule["temperature"].min, rule["temperature"].max) == (0, 2)
-    for penalty in ("presence_penalty", "frequency_penalty"):
-        assert (rule[penalty].min, rule[penalty].max) == (-2, 2)
-        assert rule[penalty].default == 0
-    assert (rule["min_p"].min, rule["min_p"].max) == (0, 1)
-    repetition = rule["repetition_penalty"]
-    assert repetition.default == 1.0  # neutral: the old plugin's −3.4..3.4 range had no neutral default
-    assert 0 < repetition.min < 1 < repetition.max
-    assert rule["top_k"].min >= 1
-
-
-@pytest.mark.parametrize("path", PATHS, ids=ids)
-def test_max_tokens_is_bounded_by_the_real_context(path: Path) -> None:
-    model = ENTITIES[path]
-    context = model.model_properties[ModelPropertyKey.CONTEXT_SIZE]
-    max_tokens = rules(model)["max_tokens"]
-    assert model.model_properties[ModelPropertyKey.MODE] == "chat"
-    assert isinstance(context, int) and context >= 8192
-    assert max_tokens.min == 1
-    assert 4096 <= max_tokens.max <= context
-    assert max_tokens.max > 2048, "the template's 2,048 ceiling would cap long answers"
-    assert 1 <= max_tokens.default <= max_tokens.max
-
-
-@pytest.mark.parametrize("path", PATHS, ids=ids)
-def test_structured_output_is_declared_with_both_rules(path: Path) -> None:
-    model = ENTITIES[path]
-    rule = rules(model)
-    assert ModelFeature.STRUCTURED_OUTPUT in model.features
-    assert rule["response_format"].options == ["text", "json_object", "json_schema"]
-    # JSON/XML would turn on the SDK's code-block wrapper, which rewrites the prompt.
-    assert not {"JSON", "XML"} & set(rule["response_format"].options)
-    assert raw_rule(path, "json_schema") == {"name": "json_schema", "use_template": "json_schema"}
-
-
-def raw_rule(path: Path, name: str) -> dict:
-    return next(rule for rule in raw(path)["parameter_rules"] if rule["name"] == name)
-
-
-@pytest.mark.parametrize("path", PATHS, ids=ids)
-def test_reasoning_controls_match_the_model(path: Path) -> None:
-    model = ENTITIES[path]
-    rule = rules(model)
-    if model.model in HYBRID:
-        assert rule["reasoning"].default is True  # Together's default for hybrid models is thinking on
-    if model.model in EFFORT:
-        assert rule["reasoning_effort"].options == EFFORT[model.model]
-        assert rule["reasoning_effort"].default in EFFORT[model.model]
-
-
-@pytest.mark.parametrize("path", PATHS, ids=ids)
-def test_features_match_the_documented_capabilities(path: Path) -> None:
-    model = ENTITIES[path]
-    features = set(model.features)
-    assert (ModelFeature.VISION in features) == (model.model in VISION)
-    tools = {ModelFeature.TOOL_CALL, ModelFeature.MULTI_TOOL_CALL, ModelFeature.AGENT_THOUGHT}
-    if model.model in NO_TOOLS:
-        assert not features & (tools | {ModelFeature.STREAM_TOOL_CALL})
-    else:
-        assert tools <= features
-    # Features the LLM code has no mapping for must not be promised.
-    unmapped = {ModelFeature.AUDIO, ModelFeature.VIDEO, ModelFeature.DOCUMENT, ModelFeature.POLLING}
-    assert not features & unmapped
-
-
-@pytest.mark.parametrize("path", PATHS, ids=ids)
-def test_prices_are_positive_usd_per_million_tokens(path: Path) -> None:
-    pricing = raw(path)["pricing"]
-    assert pricing["unit"] == "0.000001"
-    assert pricing["currency"] == "USD"
-    for key in ("input", "output"):
-        price = Decimal(pricing[key])
-        assert Decimal("0.01") <= price <= Decimal("20"), f"{key} {price} is not a per-1M-token price"
-    assert ENTITIES[path].pricing.output >= ENTITIES[path].pricing.input
-
-
-@pytest.mark.parametrize("path", PATHS, ids=ids)
-def test_safety_model_is_optional_and_names_the_current_guard(path: Path) -> None:
-    rule = rules(ENTITIES[path])["safety_model"]
-    assert not rule.required and rule.default is None and not rule.options
-    assert "meta-llama/Llama-Guard-4-12B" in rule.help.en_us
+    assert sorted(p.name for p in folder.glob("*.yaml")) == [
+        "_position.yaml",
+        "moonshotai-Kimi-K3.yaml",
+        "zai-org-GLM-5.3.yaml",
+    ]
+    assert yaml.safe_load((folder / "_position.yaml").read_text()) == [
+        "moonshotai/Kimi-K3",
+        "zai-org/GLM-5.3",
+    ]

@@ -51,9 +51,9 @@ def test_defaults_give_a_plain_chat_model_with_the_sampling_rules() -> None:
 
     assert entity.model_properties == {ModelPropertyKey.MODE: "chat", ModelPropertyKey.CONTEXT_SIZE: 4096}
     assert entity.features == []
-    assert rule_names(entity) == set(SAMPLING_PARAMETERS) | {"safety_model"}
+    assert rule_names(entity) == set(SAMPLING_PARAMETERS)
     max_tokens = next(rule for rule in entity.parameter_rules if rule.name == "max_tokens")
-    assert (max_tokens.min, max_tokens.max, max_tokens.default) == (1, 4096, 512)
+    assert (max_tokens.min, max_tokens.max, max_tokens.default) == (1, 4096, 4096)
     temperature = next(rule for rule in entity.parameter_rules if rule.name == "temperature")
     assert (temperature.min, temperature.max) == (0, 2)
 
@@ -64,6 +64,7 @@ def test_every_switch_shapes_features_and_rules() -> None:
     assert set(entity.features) == {
         ModelFeature.TOOL_CALL,
         ModelFeature.MULTI_TOOL_CALL,
+        ModelFeature.STREAM_TOOL_CALL,
         ModelFeature.AGENT_THOUGHT,
         ModelFeature.VISION,
         ModelFeature.STRUCTURED_OUTPUT,

@@ -5,8 +5,6 @@ from __future__ import annotations
 import pytest
 from dify_plugin.errors.model import (
     CredentialsValidateFailedError,
-    InvokeBadRequestError,
-    InvokeRateLimitError,
     InvokeServerUnavailableError,
 )
 
@@ -111,21 +109,6 @@ def test_results_that_do_not_match_the_documents_are_a_server_error(
         rerank_model().invoke(MODEL, credentials, QUERY, DOCS[:2], None, None)
 
 
-@pytest.mark.parametrize(("status", "error"), [(404, InvokeBadRequestError), (429, InvokeRateLimitError)])
-def test_errors_are_mapped_with_togethers_message(
-    fake_together: FakeTogether, credentials: dict, status: int, error: type[Exception]
-) -> None:
-    message = "Unable to access non-serverless model mixedbread-ai/Mxbai-Rerank-Large-V2"
-    fake_together.route(
-        "POST",
-        "/rerank",
-        Reply.json({"error": {"message": message, "type": "invalid_request_error"}}, status),
-    )
-
-    with pytest.raises(error, match="Unable to access non-serverless model"):
-        rerank_model().invoke(MODEL, credentials, QUERY, DOCS, None, None)
-
-
 def test_validation_reranks_one_document(fake: FakeTogether, credentials: dict) -> None:
     rerank_model().validate_credentials("acme/my-rerank-endpoint", credentials)
 
@@ -145,9 +128,8 @@ def test_validation_failure_carries_togethers_message(fake_together: FakeTogethe
         rerank_model().validate_credentials(MODEL, credentials)
 
 
-def test_predefined_models_say_they_need_a_dedicated_endpoint() -> None:
-    for schema in rerank_model().predefined_models():
-        assert "dedicated endpoint" in schema.label.en_us
+def test_no_rerank_model_is_predefined_since_together_serves_none() -> None:
+    assert rerank_model().predefined_models() == []
 
 
 def test_any_model_name_is_a_customizable_rerank_model() -> None:

@@ -9,12 +9,11 @@ import pytest
 from dify_plugin.entities.model import ModelPropertyKey
 from dify_plugin.errors.model import (
     CredentialsValidateFailedError,
-    InvokeAuthorizationError,
     InvokeBadRequestError,
     InvokeServerUnavailableError,
 )
 
-from models.speech2text.audio_format import sniff_audio_format
+from models.together.audio import sniff_audio_format
 from tests.conftest import API_KEY
 from tests.support.fake_together import FakeTogether, Recorded, Reply
 from tests.support.tts_audio import SPEECH_MP3, SPEECH_OGG, SPEECH_WAV, multipart_parts, stt_model
@@ -101,6 +100,9 @@ def test_the_predefined_limit_is_togethers_80_mb(credentials: dict) -> None:
         "m4a",
         "webm",
         "flac",
+        "ogg",
+        "opus",
+        "aac",
     }
 
 
@@ -108,7 +110,6 @@ def test_the_predefined_limit_is_togethers_80_mb(credentials: dict) -> None:
     ("audio", "message"),
     [
         (b"", "empty"),
-        (SPEECH_OGG, "cannot transcribe ogg audio"),
         (b"%PDF-1.7 this is a document, not a recording", "not audio"),
     ],
 )
@@ -119,6 +120,19 @@ def test_empty_or_unsupported_audio_is_refused_before_upload(
         transcribe(credentials, audio)
 
     assert fake_together.requests == []
+
+
+@pytest.mark.parametrize("model", ["openai/whisper-large-v3", "nvidia/parakeet-tdt-0.6b-v3"])
+def test_opus_goes_out_under_its_own_extension_to_both_models(
+    fake_together: FakeTogether, credentials: dict, model: str
+) -> None:
+    fake_together.route("POST", "/audio/transcriptions", Reply.json(TRANSCRIPT))
+
+    transcribe(credentials, SPEECH_OGG, model)
+
+    parts = multipart_parts(uploads(fake_together)[0])
+    assert (parts[0][0], parts[0][2]) == ("model", model.encode())
+    assert parts[-1][1] == "audio.opus"
 
 
 def test_mp4_audio_goes_out_as_m4a(fake_together: FakeTogether, credentials: dict) -> None:
@@ -135,7 +149,8 @@ def test_mp4_audio_goes_out_as_m4a(fake_together: FakeTogether, credentials: dic
     [
         (SPEECH_WAV, "wav"),
         (SPEECH_MP3, "mp3"),
-        (SPEECH_OGG, "ogg"),
+        (SPEECH_OGG, "opus"),
+        (b"OggS" + bytes(24) + b"\x01vorbis", "ogg"),
         (b"ID3\x04\x00\x00\x00\x00\x00\x00" + SPEECH_MP3, "mp3"),
         (b"fLaC\x00\x00\x00\x22", "flac"),
         (b"\x00\x00\x00\x20ftypM4A \x00\x00\x00\x00", "m4a"),
@@ -148,24 +163,6 @@ def test_mp4_audio_goes_out_as_m4a(fake_together: FakeTogether, credentials: dic
 )
 def test_formats_are_recognised_from_their_first_bytes(header: bytes, expected: str | None) -> None:
     assert sniff_audio_format(header) == expected
-
-
-@pytest.mark.parametrize(
-    ("status", "error", "message"),
-    [
-        (413, InvokeBadRequestError, "Request entity too large"),
-        (400, InvokeBadRequestError, "unsupported_format"),
-        (401, InvokeAuthorizationError, "Invalid API key"),
-    ],
-)
-def test_together_errors_map_to_dify_errors(
-    fake_together: FakeTogether, credentials: dict, status: int, error: type, message: str
-) -> None:
-    body = {"error": {"message": f"{message} (from Together)", "type": "invalid_request_error"}}
-    fake_together.route("POST", "/audio/transcriptions", Reply.json(body, status))
-
-    with pytest.raises(error, match=message):
-        transcribe(credentials, SPEECH_MP3)
 
 
 def test_a_retried_upload_sends_the_whole_file_again(fake_together: FakeTogether, credentials: dict) -> None:
@@ -219,3 +216,16 @@ def test_a_plain_file_object_works_too(fake_together: FakeTogether, credentials:
     fake_together.route("POST", "/audio/transcriptions", Reply.json(TRANSCRIPT))
 
     assert stt_model().invoke(WHISPER, credentials, io.BytesIO(SPEECH_WAV)) == TRANSCRIPT["text"]
+
+
+def test_a_format_the_model_does_not_declare_is_refused_before_upload(
+    fake_together: FakeTogether, credentials: dict
+) -> None:
+    model = stt_model()
+    [whisper] = [schema for schema in model.model_schemas if schema.model == WHISPER]
+    whisper.model_properties[ModelPropertyKey.SUPPORTED_FILE_EXTENSIONS] = "wav,flac"
+
+    with pytest.raises(InvokeBadRequestError, match="cannot transcribe mp3 audio; use one of: wav, flac"):
+        model.invoke(WHISPER, credentials, io.BytesIO(SPEECH_MP3))
+
+    assert fake_together.requests == []

@@ -1,23 +1,24 @@
-"""Text embedding against the scripted Together stand-in: batching, order, length, prefixes, usage, errors."""
+"""Text embedding against the scripted Together stand-in: batches, order, reply size, length, usage."""
 
 from __future__ import annotations
 
 import threading
+import uuid
+from collections.abc import Callable
 from decimal import Decimal
 
-import gevent
 import pytest
+from dify_plugin.core.server.stdio.response_writer import StdioResponseWriter
 from dify_plugin.entities.model import EmbeddingInputType
 from dify_plugin.errors.model import (
     CredentialsValidateFailedError,
-    InvokeAuthorizationError,
     InvokeBadRequestError,
-    InvokeRateLimitError,
     InvokeServerUnavailableError,
 )
 
-from models.text_embedding.batching import MAX_CONCURRENT_REQUESTS, map_in_order
 from models.text_embedding.inputs import E5_RETRIEVAL_TASK
+from models.together import model_mixin
+from models.together.model_mixin import MAX_REPLY_LINE_BYTES, TogetherModelMixin
 from models.together.tokens import count_tokens, encoding
 from tests.conftest import API_KEY
 from tests.support.fake_together import FakeTogether, Recorded, Reply
@@ -43,12 +44,12 @@ def test_empty_list_makes_no_request(fake_together: FakeTogether, credentials: d
     assert fake_together.requests == []
 
 
-def test_predefined_model_sends_an_array_and_reports_usage_and_cost(
+def test_a_dedicated_endpoints_model_sends_an_array_and_reports_usage(
     fake_together: FakeTogether, credentials: dict
 ) -> None:
     fake_together.route("POST", "/embeddings", embeddings_reply)
 
-    result = embedding_model().invoke(E5, credentials, ["alpha", "beta"])
+    result = embedding_model().invoke(E5, {**credentials, "context_size": "514"}, ["alpha", "beta"])
 
     [request] = fake_together.requests
     assert request.headers["authorization"] == f"Bearer {API_KEY}"
@@ -56,8 +57,7 @@ def test_predefined_model_sends_an_array_and_reports_usage_and_cost(
     assert result.model == E5
     assert result.embeddings == [vector_for("alpha"), vector_for("beta")]
     assert result.usage.tokens == result.usage.total_tokens == 20  # Together's count, not ours
-    assert result.usage.unit_price == Decimal("0.02")
-    assert result.usage.total_price == Decimal("0.0000004")  # 20 tokens at $0.02 per million
+    assert result.usage.total_price == 0  # a dedicated endpoint is billed by the hour, not per token
     assert result.usage.currency == "USD"
 
 
@@ -80,94 +80,84 @@ def test_batches_hold_at_most_max_chunks_and_vectors_keep_input_order(
 
     result = embedding_model().invoke(CUSTOM, custom_credentials, texts)
 
-    assert sorted(len(batch) for batch in sent_inputs(fake_together)) == [1, 3, 3]
-    assert sorted(t for batch in sent_inputs(fake_together) for t in batch) == sorted(texts)
+    assert sent_inputs(fake_together) == [texts[0:3], texts[3:6], texts[6:7]]
     assert result.embeddings == [vector_for(t) for t in texts]
     assert result.usage.tokens == 70
 
 
-def test_batches_run_concurrently_within_the_bound_and_results_keep_order(
-    fake_together: FakeTogether, credentials: dict
-) -> None:
-    texts = [f"t{i}" for i in range(10)]
-    last_arrived = threading.Event()
-    lock = threading.Lock()
-    in_flight = [0, 0]  # now, most
-
-    def handler(request: Recorded) -> Reply:
-        [text] = request.json()["input"]
-        with lock:
-            in_flight[0] += 1
-            in_flight[1] = max(in_flight)
-        if text == texts[-1]:
-            last_arrived.set()
-        if text == texts[0]:
-            # The first batch answers only after the last one was sent: sequential code would
-            # deadlock here until the timeout, and a positional bug would misplace its vector.
-            last_arrived.wait(10)
-        with lock:
-            in_flight[0] -= 1
-        return embeddings_reply(request)
-
-    fake_together.route("POST", "/embeddings", handler)
-
-    result = embedding_model().invoke(CUSTOM, {**credentials, "max_chunks": "1"}, texts)
-
-    assert last_arrived.is_set()
-    assert 2 <= in_flight[1] <= MAX_CONCURRENT_REQUESTS
-    assert result.embeddings == [vector_for(t) for t in texts]
-
-
-@pytest.mark.parametrize(
-    ("status", "error"),
-    [
-        (400, InvokeBadRequestError),
-        (401, InvokeAuthorizationError),
-        (429, InvokeRateLimitError),
-        (503, InvokeServerUnavailableError),
-    ],
-)
-def test_one_failing_batch_fails_the_whole_call_with_the_mapped_error(
-    fake_together: FakeTogether, custom_credentials: dict, status: int, error: type[Exception]
+def test_one_failing_batch_fails_the_whole_call_and_stops_the_rest(
+    fake_together: FakeTogether, custom_credentials: dict
 ) -> None:
     def handler(request: Recorded) -> Reply:
         if "poison" in request.json()["input"]:
-            return Reply.json(
-                {"error": {"message": "batch rejected", "type": "invalid_request_error"}}, status
-            )
+            return Reply.json({"error": {"message": "batch rejected", "type": "invalid_request_error"}}, 400)
         return embeddings_reply(request)
 
     fake_together.route("POST", "/embeddings", handler)
     texts = ["a", "b", "c", "poison", "d", "e", "f", "g", "h"]
 
-    with pytest.raises(error) as raised:
+    with pytest.raises(InvokeBadRequestError, match="batch rejected"):
         embedding_model().invoke(CUSTOM, custom_credentials, texts)
 
-    assert "batch rejected" in str(raised.value)
-    assert API_KEY not in str(raised.value)
+    assert sent_inputs(fake_together) == [["a", "b", "c"], ["poison", "d", "e"]]
 
 
-def test_a_failure_stops_the_calls_still_running() -> None:
-    never = threading.Event()
-    started: list[int] = []
-    stopped: list[int] = []
+def test_requests_stay_within_togethers_batch_limit_whatever_max_chunks_says(
+    fake_together: FakeTogether, credentials: dict
+) -> None:
+    fake_together.route("POST", "/embeddings", embeddings_reply)
+    texts = [f"t{i}" for i in range(250)]
 
-    def work(item: int) -> int:
-        if item == 0:
-            raise InvokeBadRequestError("first batch failed")
-        started.append(item)
-        try:
-            never.wait(30)
-        except gevent.GreenletExit:
-            stopped.append(item)
-            raise
-        return item
+    result = embedding_model().invoke(CUSTOM, {**credentials, "max_chunks": "1000"}, texts)
 
-    with pytest.raises(InvokeBadRequestError, match="first batch failed"):
-        map_in_order(work, list(range(6)), concurrency=3)
+    assert [len(batch) for batch in sent_inputs(fake_together)] == [100, 100, 50]
+    assert result.embeddings == [vector_for(t) for t in texts]
 
-    assert started, "the other calls should have been running when the first failed"
-    assert stopped == started  # every running call was stopped; the queued ones never started
+
+def _wide_vectors(
+    dimensions: int, values: tuple[float, ...] = (-0.123456789,)
+) -> Callable[[Recorded], Reply]:
+    def handler(request: Recorded) -> Reply:
+        count = len(request.json()["input"])
+        vector = [values[n % len(values)] for n in range(dimensions)]
+        data = [{"index": i, "embedding": vector} for i in range(count)]
+        return Reply.json({"object": "list", "data": data})
+
+    return handler
+
+
+def test_vectors_beyond_one_daemon_reply_are_refused_naming_max_chunks(
+    fake_together: FakeTogether, credentials: dict
+) -> None:
+    fake_together.route("POST", "/embeddings", _wide_vectors(4096))
+    texts = [f"t{i}" for i in range(100)]  # 100 × 4096 floats: about 6 MB as one line
+
+    with pytest.raises(InvokeBadRequestError, match="lower max_chunks") as raised:
+        embedding_model().invoke(CUSTOM, {**credentials, "max_chunks": "100"}, texts)
+
+    assert f"{MAX_REPLY_LINE_BYTES:,} bytes" in str(raised.value)
+
+
+def test_the_reply_limit_is_measured_on_the_line_the_sdk_writes(
+    fake_together: FakeTogether,
+    credentials: dict,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Whole numbers, tiny and huge values: each is written as the SDK writes it, not as Together sent it.
+    fake_together.route("POST", "/embeddings", _wide_vectors(64, (1, -1.2345e-7, 0.1, 3e20, -0.0, 0.00001)))
+    result = embedding_model().invoke(CUSTOM, credentials, ["a", "b", "c"])
+    writer = StdioResponseWriter()
+    writer.session_message(str(uuid.uuid4()), writer.stream_object(result))
+    written = len(capsys.readouterr().out.split("\n")[0].encode())
+
+    monkeypatch.setattr(model_mixin, "MAX_REPLY_LINE_BYTES", written)
+    TogetherModelMixin.ensure_fits_one_reply(
+        result, "max_chunks", floats="embeddings"
+    )  # exactly at the limit: allowed
+    monkeypatch.setattr(model_mixin, "MAX_REPLY_LINE_BYTES", written - 1)
+    with pytest.raises(InvokeBadRequestError, match="lower max_chunks"):
+        TogetherModelMixin.ensure_fits_one_reply(result, "max_chunks", floats="embeddings")
 
 
 def test_malformed_response_is_a_server_error(fake_together: FakeTogether, credentials: dict) -> None:
@@ -283,10 +273,18 @@ def test_validation_failure_carries_togethers_message(fake_together: FakeTogethe
 
 
 @pytest.mark.parametrize(
-    ("name", "value"), [("context_size", "0"), ("max_chunks", "many"), ("max_chunks", "-3")]
+    ("name", "value"),
+    [
+        ("context_size", "0"),
+        ("max_chunks", "many"),
+        ("max_chunks", "-3"),
+        ("max_chunks", True),
+        ("context_size", 12.5),
+        ("max_chunks", ["3"]),
+    ],
 )
 def test_bad_customizable_settings_fail_validation_without_a_request(
-    fake_together: FakeTogether, credentials: dict, name: str, value: str
+    fake_together: FakeTogether, credentials: dict, name: str, value: object
 ) -> None:
     with pytest.raises(CredentialsValidateFailedError, match=f"{name} must be a whole number"):
         embedding_model().validate_credentials(CUSTOM, {**credentials, name: value})
@@ -299,5 +297,7 @@ def test_customizable_schema_reads_context_size_and_max_chunks() -> None:
 
     assert model._get_context_size(CUSTOM, credentials) == 8192
     assert model._get_max_chunks(CUSTOM, credentials) == 16
-    assert model._get_context_size(E5, credentials) == 514  # predefined values win for a predefined id
-    assert model._get_max_chunks(E5, credentials) == 100
+
+
+def test_no_embedding_model_is_predefined_since_together_serves_none() -> None:
+    assert embedding_model().predefined_models() == []

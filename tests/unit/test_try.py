@@ -168,3 +168,9 @@ def test_without_a_key_types_llama_cpp_cannot_serve_say_so(monkeypatch: pytest.M
 
     assert status == 2
     assert "TYPE=tts needs Together: set TOGETHER_API_KEY" in err.getvalue()
+
+
+def test_a_customizable_model_gets_the_credential_forms_defaults_for_its_type() -> None:
+    assert try_tool.form_defaults("text-embedding") == {"context_size": "512", "max_chunks": "32"}
+    assert try_tool.form_defaults("moderation") == {"max_characters_per_chunk": "4000", "max_chunks": "32"}
+    assert try_tool.form_defaults("rerank") == {}

@@ -1,4 +1,4 @@
-"""Recognise an audio container from its first bytes.
+"""Recognise an audio format from its first bytes, for the two audio model types.
 
 Speech-to-text needs it to name the upload (Together infers the format from the file name's
 extension), and text-to-speech to check that what it relays to Dify really is MP3.
@@ -16,6 +16,7 @@ MIME_TYPES: dict[str, str] = {
     "mp3": "audio/mpeg",
     "mp4": "audio/mp4",
     "ogg": "audio/ogg",
+    "opus": "audio/opus",
     "wav": "audio/wav",
     "webm": "audio/webm",
 }
@@ -30,7 +31,8 @@ def sniff_audio_format(header: bytes) -> str | None:
     if header.startswith(b"fLaC"):
         return "flac"
     if header.startswith(b"OggS"):
-        return "ogg"
+        # An Ogg stream's first page carries its codec's header, 28 bytes in.
+        return "opus" if header[28:36] == b"OpusHead" else "ogg"
     if header[4:8] == b"ftyp":
         return "m4a" if header[8:12] == b"M4A " else "mp4"
     if header.startswith(_EBML_MAGIC):

@@ -9,7 +9,7 @@ PYTHON312 := $(shell for c in python3.12 $$(pyenv root 2>/dev/null)/versions/3.1
 	  if "$$c" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 12))' >/dev/null 2>&1; then \
 	    command -v "$$c" 2>/dev/null || echo "$$c"; break; fi; done)
 
-.PHONY: run test bench package try catalog clean
+.PHONY: run test bench package lock try catalog clean
 
 $(PY):
 	@if [ -z "$(PYTHON312)" ]; then \
@@ -45,6 +45,11 @@ bench: $(STAMP)
 # dist/togetherai-<version>.difypkg: `dify plugin package` when the CLI is on PATH, else tools/package.py.
 package: $(STAMP)
 	$(PY) -m tools.package
+
+# uv.lock for the pull request: with it, the official pre-PR check installs every dependency group
+# (`uv sync --all-groups --frozen`) before running the packaged tests. Not committed here.
+lock: $(STAMP)
+	UV_PYTHON_DOWNLOADS=never $(VENV)/bin/uv lock --python $(PY)
 
 # Invoke one model through the plugin's stdio runtime, as Dify does. Examples:
 #   make try TYPE=llm PROMPT="Write a haiku"      (no TOGETHER_API_KEY: a local llama.cpp answers)

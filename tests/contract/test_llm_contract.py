@@ -17,9 +17,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-import httpx
 import pytest
-import respx
 from dify_plugin.entities.model.message import (
     AssistantPromptMessage,
     AudioPromptMessageContent,
@@ -34,9 +32,8 @@ from dify_plugin.entities.model.message import (
 )
 
 from models.llm.llm import TogetherLargeLanguageModel
+from tests.support.fake_together import FakeTogether, Recorded, Reply
 from tests.support.llm_fakes import (
-    CHAT_URL,
-    COMPLETIONS_URL,
     CREDENTIALS,
     CUSTOM,
     CUSTOM_CREDENTIALS,
@@ -46,7 +43,6 @@ from tests.support.llm_fakes import (
     completion_response,
     llm,
     response,
-    sse,
     text_chunks,
     tool_delta,
     tool_fragment,
@@ -111,22 +107,17 @@ HISTORY = [
 ]
 
 
-def recorder(
-    bodies: list[dict[str, Any]], streamed: Callable[[], httpx.Response], whole: dict[str, Any]
-) -> Callable[[httpx.Request], httpx.Response]:
-    """A respx side effect that keeps each request's JSON body and answers streamed or whole."""
+def answer(streamed: list[dict[str, Any]], whole: dict[str, Any]) -> Callable[[Recorded], Reply]:
+    """A handler that answers each request as an event stream or whole, as it asked."""
 
-    def record(request: httpx.Request) -> httpx.Response:
-        body = json.loads(request.content)
-        bodies.append(body)
-        return streamed() if body.get("stream") else httpx.Response(200, json=whole)
+    def reply(request: Recorded) -> Reply:
+        return Reply.sse(streamed) if request.json().get("stream") else Reply.json(whole)
 
-    return record
+    return reply
 
 
-def chat_bodies() -> list[dict[str, Any]]:
+def chat_bodies(together: FakeTogether) -> list[dict[str, Any]]:
     """Every shape of chat request the model builds."""
-    bodies: list[dict[str, Any]] = []
     structured = [
         {"response_format": "json_object"},
         {"response_format": "json_schema", "json_schema": json.dumps(PERSON)},
@@ -143,41 +134,37 @@ def chat_bodies() -> list[dict[str, Any]]:
         {"reasoning": False},
         *({"reasoning_effort": level} for level in ("low", "medium", "high")),
     ]
+    whole = response("{}", usage=usage(3, 1))
+    together.route("POST", "/chat/completions", answer(text_chunks("ok", usage=usage(3, 1)), whole))
+    credentials = {**CREDENTIALS, "endpoint_url": together.base_url}
     model = llm()
-    with respx.mock:
-        respx.post(CHAT_URL).mock(
-            side_effect=recorder(
-                bodies, lambda: sse(text_chunks("ok", usage=usage(3, 1))), response("{}", usage=usage(3, 1))
-            )
-        )
-        for stream in (True, False):
-            list(
-                model.invoke(MODEL, CREDENTIALS, HISTORY, ALL_PARAMETERS, [WEATHER], ["\n\n", "END"], stream)
-            )
-            for extra in [*structured, *reasoning]:
-                list(model.invoke(MODEL, CREDENTIALS, HISTORY[-1:], extra, None, None, stream))
-        model.validate_credentials(MODEL, CREDENTIALS)
+    for stream in (True, False):
+        list(model.invoke(MODEL, credentials, HISTORY, ALL_PARAMETERS, [WEATHER], ["\n\n", "END"], stream))
+        for extra in [*structured, *reasoning]:
+            list(model.invoke(MODEL, credentials, HISTORY[-1:], extra, None, None, stream))
+    model.validate_credentials(MODEL, credentials)
+    bodies = [request.json() for request in together.requests]
     assert len(bodies) == 2 * (1 + len(structured) + len(reasoning)) + 1
     return bodies
 
 
-def completion_bodies() -> list[dict[str, Any]]:
+def completion_bodies(together: FakeTogether) -> list[dict[str, Any]]:
     """Every shape of completion request the model builds."""
-    bodies: list[dict[str, Any]] = []
-    credentials = {**CUSTOM_CREDENTIALS, "mode": "completion"}
+    together.route(
+        "POST",
+        "/completions",
+        answer(
+            [completion_chunk("ok", finish_reason="eos", usage=usage(3, 1))],
+            completion_response("ok", usage=usage(3, 1)),
+        ),
+    )
+    credentials = {**CUSTOM_CREDENTIALS, "mode": "completion", "endpoint_url": together.base_url}
     model = TogetherLargeLanguageModel([])
     prompt = [SystemPromptMessage(content="Complete:"), UserPromptMessage(content="Once upon a time")]
-    with respx.mock:
-        respx.post(COMPLETIONS_URL).mock(
-            side_effect=recorder(
-                bodies,
-                lambda: sse([completion_chunk("ok", finish_reason="eos", usage=usage(3, 1))]),
-                completion_response("ok", usage=usage(3, 1)),
-            )
-        )
-        for stream in (True, False):
-            list(model.invoke(CUSTOM, credentials, prompt, ALL_PARAMETERS, None, ["\n"], stream))
-        model.validate_credentials(CUSTOM, credentials)
+    for stream in (True, False):
+        list(model.invoke(CUSTOM, credentials, prompt, ALL_PARAMETERS, None, ["\n"], stream))
+    model.validate_credentials(CUSTOM, credentials)
+    bodies = [request.json() for request in together.requests]
     assert len(bodies) == 3
     return bodies
 
@@ -188,10 +175,13 @@ def completion_bodies() -> list[dict[str, Any]]:
     ids=["chat", "completion"],
 )
 def test_every_request_validates(
-    openapi: OpenAPI, schema: str, bodies: Callable[[], list[dict[str, Any]]]
+    openapi: OpenAPI,
+    fake_together: FakeTogether,
+    schema: str,
+    bodies: Callable[[FakeTogether], list[dict[str, Any]]],
 ) -> None:
     check = openapi.validator(schema, closed=True)
-    for body in bodies():
+    for body in bodies(fake_together):
         body.pop("stream_options", None)
         errors = [error.message for error in check.iter_errors(body)]
         assert not errors, (errors, body)

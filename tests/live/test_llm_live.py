@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 
-import jsonschema
 import pytest
 from dify_plugin.entities.model.llm import LLMResultChunk
 from dify_plugin.entities.model.message import (
@@ -16,6 +15,8 @@ from dify_plugin.entities.model.message import (
     ToolPromptMessage,
     UserPromptMessage,
 )
+
+jsonschema = pytest.importorskip("jsonschema")
 
 from models.llm.llm import TogetherLargeLanguageModel
 from tests.support.tts_audio import predefined_schemas

@@ -12,13 +12,14 @@ import json
 from decimal import Decimal
 from pathlib import Path
 
-import jsonschema
 import pytest
 import yaml
 from dify_plugin import LargeLanguageModel
 from dify_plugin.entities.model.llm import LLMResultChunk, LLMUsage
 from dify_plugin.entities.model.message import SystemPromptMessage, UserPromptMessage
 from dify_plugin.entities.model.schema import AIModelEntity
+
+jsonschema = pytest.importorskip("jsonschema")
 
 from models.llm import llm as llm_module
 from tools.llama_server import LlamaServer

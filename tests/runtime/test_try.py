@@ -40,7 +40,9 @@ def without_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("TOGETHER_API_KEY", raising=False)
 
 
-def test_without_a_key_embeddings_come_from_the_local_llama_server(without_key: None) -> None:
+def test_without_a_key_embeddings_come_from_the_local_llama_server(
+    without_key: None, llama_installed: None
+) -> None:
     status, out, err = run("--type", "text-embedding", "--prompt", "Llamas live in the Andes.")
 
     assert status == 0, err
@@ -221,19 +223,6 @@ def test_moderation_prints_the_verdict(
     assert out == f"{shown}\n"
 
 
-def _llm_landed() -> bool:
-    from dify_plugin import LargeLanguageModel
-
-    module = importlib.import_module("models.llm.llm")
-    return any(
-        isinstance(v, type) and issubclass(v, LargeLanguageModel) and v is not LargeLanguageModel
-        for v in vars(module).values()
-    )
-
-
-needs_llm = pytest.mark.skipif(not _llm_landed(), reason="models/llm/llm.py has no model class yet")
-
-
 def chat_chunk(content: str | None, finish: str | None = None, usage: dict | None = None) -> dict:
     """One `ChatCompletionChunk` as the spec shapes it."""
     choices = (
@@ -251,7 +240,6 @@ def chat_chunk(content: str | None, finish: str | None = None, usage: dict | Non
     }
 
 
-@needs_llm
 def test_llm_streams_togethers_tokens(with_key: None, fake_together: FakeTogether) -> None:
     usage = {"prompt_tokens": 9, "completion_tokens": 3, "total_tokens": 12}
     fake_together.route(
@@ -286,8 +274,9 @@ def test_llm_streams_togethers_tokens(with_key: None, fake_together: FakeTogethe
     assert body["stream"] is True and body["messages"][-1]["content"] == "Say hello"
 
 
-@needs_llm
-def test_without_a_key_the_local_llama_server_answers_the_prompt(without_key: None) -> None:
+def test_without_a_key_the_local_llama_server_answers_the_prompt(
+    without_key: None, llama_installed: None
+) -> None:
     status, out, err = run("--type", "llm", "--prompt", "Say hello.", "--max-tokens", "16")
 
     assert status == 0, err

@@ -11,16 +11,18 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
-import respx
 from dify_plugin.entities.model import FetchFrom, ParameterRule, PriceConfig
 from dify_plugin.entities.model.llm import LLMResultChunk
 
 from models.llm.llm import TogetherLargeLanguageModel
 from models.llm.schema import chat_rules, customizable_schema
 from tests.conftest import API_KEY
+
+if TYPE_CHECKING:  # only an annotation: the fixtures must load where respx is not installed
+    import respx
 
 BASE = "https://api.together.ai/v1"
 CHAT_URL = f"{BASE}/chat/completions"

@@ -1,7 +1,7 @@
 """Together's OpenAPI spec read as JSON Schema, for tests that check what the plugin sends and parses.
 
-The spec lives outside the plugin (../shared/together-openapi.yaml); `tests/contract/conftest.py`
-loads it once per session and skips the contract tests when it is absent.
+The spec is a trimmed copy under tests/fixtures/together-openapi/ (with its MIT licence), so the
+contract tests run in any clone and from the package; `tests/contract/conftest.py` loads it once.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 from jsonschema import Draft202012Validator
 
-SPEC_PATH = Path(__file__).resolve().parents[3] / "shared" / "together-openapi.yaml"
+SPEC_PATH = Path(__file__).resolve().parents[1] / "fixtures" / "together-openapi" / "openapi.yaml"
 
 
 class OpenAPI:

@@ -11,17 +11,18 @@ import json
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import pytest
 import yaml
 from dify_plugin.entities.model.schema import AIModelEntity
+
+jsonschema = pytest.importorskip("jsonschema")
 
 from tests.conftest import API_KEY
 from tests.support.fake_together import FakeTogether, Recorded, Reply
 from tools import catalog
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "together_models.json"
-SPEC = Path(__file__).resolve().parents[3] / "shared" / "together-openapi.yaml"
+SPEC = Path(__file__).resolve().parents[1] / "fixtures" / "together-openapi" / "openapi.yaml"
 REPO = Path(__file__).resolve().parents[2]
 
 ONE_TOKEN = {

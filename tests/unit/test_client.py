@@ -15,7 +15,6 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-import respx
 import yaml
 from dify_plugin.errors.model import (
     InvokeAuthorizationError,
@@ -25,6 +24,8 @@ from dify_plugin.errors.model import (
     InvokeRateLimitError,
     InvokeServerUnavailableError,
 )
+
+respx = pytest.importorskip("respx")
 
 from models.together import client as together_client
 from models.together.client import (

@@ -11,7 +11,6 @@ import json
 
 import httpx
 import pytest
-import respx
 from dify_plugin.entities.model.llm import LLMResultChunk
 from dify_plugin.entities.model.message import (
     AssistantPromptMessage,
@@ -28,6 +27,8 @@ from dify_plugin.errors.model import (
     InvokeRateLimitError,
     InvokeServerUnavailableError,
 )
+
+respx = pytest.importorskip("respx")
 
 from models.llm import llm as llm_module
 from models.llm.num_tokens import count_prompt_tokens

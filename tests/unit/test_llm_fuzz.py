@@ -11,7 +11,6 @@ from typing import Any
 
 import httpx
 import pytest
-import respx
 from dify_plugin.entities.model.message import (
     AssistantPromptMessage,
     AudioPromptMessageContent,
@@ -25,6 +24,9 @@ from dify_plugin.entities.model.message import (
     VideoPromptMessageContent,
 )
 from dify_plugin.errors.model import InvokeError
+
+respx = pytest.importorskip("respx")
+pytest.importorskip("hypothesis")
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

@@ -6,10 +6,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-import respx
 import yaml
 from dify_plugin.entities.model import ModelFeature, ModelPropertyKey, ParameterType
 from dify_plugin.errors.model import CredentialsValidateFailedError, InvokeBadRequestError
+
+respx = pytest.importorskip("respx")
 
 from models.llm.llm import TogetherLargeLanguageModel
 from models.llm.request import CHAT_ONLY_PARAMETERS, SAMPLING_PARAMETERS, completion_request

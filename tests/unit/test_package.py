@@ -12,6 +12,8 @@ import pytest
 import yaml
 from dify_plugin.core.entities.plugin.setup import PluginConfiguration
 
+pytest.importorskip("pathspec")
+
 from tools import package
 from tools.package import PackageError, build
 
@@ -51,13 +53,18 @@ def tree(tmp_path: Path) -> Path:
         "models/llm/llm.py",
         "tests/unit/test_x.py",
         "tests/fixtures/models.json",
+        "tools/stdio_runtime.py",
+        "uv.lock",
     ):
         write(root, kept)
     for dropped in (
         ".env",
         "models/.env",
         ".venv/lib/site.py",
+        
         "venv/bin/python",
+        ".ci-test-venv/bin/python",
+        ".ci-test-uv-venv/lib/python3.12/site-packages/big.so",
         "models/__pycache__/llm.cpython-312.pyc",
         "main.pyc",
         ".pytest_cache/v/cache",
@@ -69,6 +76,11 @@ def tree(tmp_path: Path) -> Path:
         "dist/demo-1.2.2.difypkg",
         "old.difypkg",
         "bench/results/run.json",
+        "Makefile",
+        "docs/pull-request.md",
+        "tests/unit/test_pull_request_doc.py",
+        "tests/daemon/test_daemon.py",
+        "tests/runtime/test_official_ci.py",
     ):
         write(root, dropped)
     return root
@@ -94,6 +106,8 @@ def test_the_package_holds_exactly_what_difyignore_allows(tree: Path, tmp_path: 
         "provider/demo.yaml",
         "tests/fixtures/models.json",
         "tests/unit/test_x.py",
+        "tools/stdio_runtime.py",
+        "uv.lock",
     ]
 
 
@@ -145,7 +159,8 @@ def test_this_repository_packs_its_runtime_files_and_tests_but_no_local_state(tm
         assert required in packed, required
     for path in packed:
         parts = path.split("/")
-        assert parts[0] not in {".venv", ".git", ".ci", "dist", ".pytest_cache", ".env"}, path
+        assert parts[0] not in {".venv", ".git", ".ci", "dist", ".pytest_cache", ".env", "docs"}, path
+        assert not parts[0].startswith(".ci-test-") and path != "Makefile", path
         assert "__pycache__" not in parts and not path.endswith((".pyc", ".difypkg")), path
     assert packed == sorted(packed)
     assert sum(info.file_size for info in zipfile.ZipFile(target).infolist()) < package.MAX_BYTES

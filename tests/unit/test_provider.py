@@ -8,9 +8,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-import respx
 from dify_plugin.config.logger_format import plugin_logger_handler
 from dify_plugin.errors.model import CredentialsValidateFailedError
+
+respx = pytest.importorskip("respx")
 
 from models.together.client import TogetherClient
 from provider.togetherai import TogetherAIProvider

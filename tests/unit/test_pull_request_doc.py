@@ -37,3 +37,7 @@ def test_release_notes_are_present_in_english_and_have_no_placeholders() -> None
 
 def test_the_llm_plugin_box_is_ticked() -> None:
     assert "- [x] LLM plugin" in sections()["Change Type"]
+
+
+def test_the_version_section_says_to_run_make_lock_before_opening_the_pr() -> None:
+    assert "make lock" in sections()["Version"], "without uv.lock the pre-PR check skips the dev-group tests"

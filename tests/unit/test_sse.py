@@ -11,8 +11,10 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-import respx
 from dify_plugin.errors.model import InvokeError, InvokeServerUnavailableError
+
+respx = pytest.importorskip("respx")
+pytest.importorskip("hypothesis")
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

@@ -13,9 +13,11 @@ from typing import Any
 
 import httpx
 import pytest
-import respx
 from dify_plugin.entities.model.message import UserPromptMessage
 from dify_plugin.errors.model import InvokeRateLimitError
+
+respx = pytest.importorskip("respx")
+pytest.importorskip("hypothesis")
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

@@ -1,0 +1,129 @@
+"""The packaged tests pass as langgenius/dify-official-plugins' pre-PR check runs them.
+
+That check (`.github/workflows/pre-pr-check-per-plugin.yaml`) unzips the package, makes a venv
+inside the unpacked folder and runs pytest there, in one of two ways:
+
+(a) no `uv.lock`: `uv venv .ci-test-venv --python 3.12`, `uv pip install -r requirements.txt`,
+    `uv pip install pytest`, then `.ci-test-venv/bin/python -m pytest`;
+(b) with `uv.lock` (what `make lock` writes for the pull request):
+    `uv sync --all-groups --frozen --python 3.12` and `uv run --frozen --with pytest pytest`, both
+    with `UV_PROJECT_ENVIRONMENT=.ci-test-uv-venv`.
+
+Both run here on a fresh `make package`, with this machine's Python 3.12 and no interpreter
+downloads, in the environment the check gives: `PLUGIN_FILE_PATH` names the package, and neither
+TOGETHER_API_KEY nor `make test`'s TOGETHERAI_REQUIRE_LLAMA is set. uv resolves and installs from
+the package index, as in the check. This file is not packed: it packs and runs the packaged suite.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import sysconfig
+import tomllib
+import zipfile
+from pathlib import Path
+
+import pytest
+
+uv = pytest.importorskip("uv")
+
+from tools.stdio_runtime import PLUGIN_ROOT
+
+DEV_LIBRARIES = {
+    re.split(r"[<>=!~ \[]", requirement, maxsplit=1)[0]
+    for requirement in tomllib.loads((PLUGIN_ROOT / "pyproject.toml").read_text())["dependency-groups"]["dev"]
+}
+LLAMA_MISSING = "llama.cpp is not available"  # the model file is in no dependency group
+SKIP_LINE = re.compile(r"^SKIPPED \[\d+\] (?P<where>\S+): (?P<reason>.*)$", re.M)
+MISSING_LIBRARY = re.compile(r"could not import '(?P<name>[\w.]+)': .*")  # pytest.importorskip's reason
+
+
+def run(argv: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=1800)
+
+
+def check(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode == 0, (result.args, result.stdout[-6000:], result.stderr[-3000:])
+    return result.stdout
+
+
+@pytest.fixture(scope="module")
+def ci_env() -> dict[str, str]:
+    """The check's environment: this machine's Python 3.12 found first on PATH, nothing downloaded."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"TOGETHER_API_KEY", "TOGETHERAI_REQUIRE_LLAMA", "VIRTUAL_ENV", "PYTEST_ADDOPTS"}
+        and not key.startswith("UV_")
+    }
+    env["PATH"] = os.pathsep.join([sysconfig.get_config_var("BINDIR"), env.get("PATH", "")])
+    env["UV_PYTHON_DOWNLOADS"] = "never"
+    return env
+
+
+@pytest.fixture(scope="module")
+def package(tmp_path_factory: pytest.TempPathFactory, ci_env: dict[str, str]) -> Path:
+    """A fresh `make package`."""
+    out = tmp_path_factory.mktemp("dist")
+    check(run([sys.executable, "-m", "tools.package", "--out-dir", str(out)], PLUGIN_ROOT, ci_env))
+    [built] = out.glob("*.difypkg")
+    return built
+
+
+def unpack(package: Path, where: Path) -> Path:
+    folder = where / "unpacked"
+    with zipfile.ZipFile(package) as archive:
+        archive.extractall(folder)
+    assert (folder / "tests").is_dir(), "the check runs tests only when the package holds tests/"
+    return folder
+
+
+def summary(output: str) -> str:
+    """pytest's last line (counts and time), shown with `-s` or `-rP`."""
+    return output.strip().splitlines()[-1]
+
+
+def unexplained_skips(output: str) -> list[tuple[str, str]]:
+    """Skips other than the live tests (no credentials in the check) and llama.cpp."""
+    return [
+        (skip["where"], skip["reason"])
+        for skip in SKIP_LINE.finditer(output)
+        if not skip["where"].startswith("tests/live/") and not skip["reason"].startswith(LLAMA_MISSING)
+    ]
+
+
+def test_mode_a_requirements_and_pytest_only(package: Path, tmp_path: Path, ci_env: dict[str, str]) -> None:
+    folder = unpack(package, tmp_path)
+    (folder / "uv.lock").unlink(missing_ok=True)  # the check takes this way only without a lock
+    env = {**ci_env, "PLUGIN_FILE_PATH": str(package)}
+    uv_bin = uv.find_uv_bin()
+    python = ".ci-test-venv/bin/python"
+    check(run([uv_bin, "venv", ".ci-test-venv", "--python", "3.12"], folder, env))
+    check(run([uv_bin, "pip", "install", "--python", python, "-r", "requirements.txt"], folder, env))
+    check(run([uv_bin, "pip", "install", "--python", python, "pytest"], folder, env))
+
+    output = check(run([python, "-m", "pytest"], folder, env))
+    print("requirements.txt + pytest:", summary(output))
+
+    skips = unexplained_skips(output)
+    causes = [MISSING_LIBRARY.fullmatch(reason) for _, reason in skips]
+    assert causes and all(causes), f"only a missing dev-group library may skip a test: {skips}"
+    assert {cause["name"] for cause in causes} <= DEV_LIBRARIES, skips
+
+
+def test_mode_b_all_locked_groups(package: Path, tmp_path: Path, ci_env: dict[str, str]) -> None:
+    folder = unpack(package, tmp_path)
+    env = {**ci_env, "PLUGIN_FILE_PATH": str(package), "UV_PROJECT_ENVIRONMENT": ".ci-test-uv-venv"}
+    uv_bin = uv.find_uv_bin()
+    if not (folder / "uv.lock").is_file():  # packed only once `make lock` has run
+        check(run([uv_bin, "lock", "--python", "3.12"], folder, env))
+    check(run([uv_bin, "sync", "--all-groups", "--frozen", "--python", "3.12"], folder, env))
+
+    output = check(run([uv_bin, "run", "--frozen", "--with", "pytest", "pytest"], folder, env))
+    print("uv.lock, all groups:", summary(output))
+
+    skips = unexplained_skips(output)
+    assert not skips, f"with every group installed, only the live and llama.cpp tests may skip: {skips}"

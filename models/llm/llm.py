@@ -29,7 +29,6 @@ from models.llm.stream import (
     chat_response_delta,
     completion_chunk_delta,
     completion_response_delta,
-    plain_chat_text,
     reported_tokens,
     stream_result,
     whole_result,
@@ -70,14 +69,13 @@ class TogetherLargeLanguageModel(TogetherModelMixin, LargeLanguageModel):
             body = completion_request(
                 model, completion_prompt(prompt_messages), model_parameters, stop, stream
             )
-            read_chunk, read_whole, plain_text = completion_chunk_delta, completion_response_delta, None
+            read_chunk, read_whole = completion_chunk_delta, completion_response_delta
         else:
             path = "/chat/completions"
             messages = chat_messages(prompt_messages, trace_key_of.get(model, TRACE_KEYS[0]))
             body = chat_request(model, messages, model_parameters, tools, stop, stream)
             read_chunk = _noting_trace_key(model, chat_chunk_delta, "delta")
             read_whole = _noting_trace_key(model, chat_response_delta, "message")
-            plain_text = plain_chat_text
 
         def usage_for(reported: Mapping[str, Any] | None, completion_text: str) -> LLMUsage:
             tokens = reported_tokens(reported)
@@ -87,7 +85,7 @@ class TogetherLargeLanguageModel(TogetherModelMixin, LargeLanguageModel):
 
         if stream:
             batches = client.stream_event_batches(path, body)
-            chunks = stream_result(model, batches, read_chunk, stop, usage_for, plain_text)
+            chunks = stream_result(model, batches, read_chunk, stop, usage_for)
             return self.map_stream_errors(chunks)
         delta = read_whole(client.post_json(path, body))
         return whole_result(model, prompt_messages, delta, stop, usage_for)

@@ -43,7 +43,7 @@ FINISH_REASONS = {
 UsageFor = Callable[[Mapping[str, Any] | None, str], LLMUsage]
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Delta:
     """What one event (or a whole response) adds to the reply."""
 
@@ -57,39 +57,16 @@ class Delta:
 def chat_chunk_delta(event: Mapping[str, Any]) -> Delta:
     """The delta of a `ChatCompletionChunk` (its first choice; Dify asks for one)."""
     choice = _first_choice(event)
-    delta = choice.get("delta") or {}
-    return Delta(
-        content=_string(delta.get("content")),
-        reasoning=_reasoning(delta),
-        tool_calls=_list(delta.get("tool_calls")),
-        finish_reason=choice.get("finish_reason"),
-        usage=_usage(event),
-    )
-
-
-def plain_chat_text(event: Mapping[str, Any]) -> str | None:
-    """The text of a `ChatCompletionChunk` that adds text and nothing else (the usual event), else None.
-
-    For such an event `chat_chunk_delta` would return a delta with only this content; this check
-    is the streaming fast path, so it is cheap and says None whenever it is unsure.
-    """
-    choices = event.get("choices")
-    if type(choices) is not list or len(choices) != 1 or event.get("usage") is not None:
-        return None
-    choice = choices[0]
-    if type(choice) is not dict or choice.get("finish_reason") is not None or choice.get("index", 0) != 0:
-        return None
     delta = choice.get("delta")
-    if (
-        type(delta) is not dict
-        or delta.get("reasoning") is not None
-        or delta.get("reasoning_content") is not None
-        or delta.get("tool_calls") is not None
-        or event.get("warnings") is not None
-    ):
-        return None
-    content = delta.get("content")
-    return content if type(content) is str else None
+    if type(delta) is not dict:
+        delta = {}
+    return Delta(
+        _string(delta.get("content")),
+        _reasoning(delta),
+        _list(delta.get("tool_calls")),
+        choice.get("finish_reason"),
+        _usage(event),
+    )
 
 
 def completion_chunk_delta(event: Mapping[str, Any]) -> Delta:
@@ -133,14 +110,9 @@ def stream_result(
     read: Callable[[Mapping[str, Any]], Delta],
     stop: Sequence[str] | None,
     usage_for: UsageFor,
-    plain_text: Callable[[Mapping[str, Any]], str | None] | None = None,
 ) -> Generator[LLMResultChunk, None, None]:
     """Dify chunks for Together's events, given as lists of the events that arrived together; see
-    the module docstring for the contract.
-
-    `plain_text`, when given, is a fast path for the usual event: the text of an event that adds
-    only text, else None (`read` handles that event). Consecutive plain texts are added as one.
-    """
+    the module docstring for the contract."""
     reply = ReplyAssembler(stop)
     finish_reason: str | None = None
     usage: Mapping[str, Any] | None = None
@@ -148,22 +120,25 @@ def stream_result(
     try:
         for events in batches:
             shown: list[str] = []
-            plain: list[str] = []  # texts of plain events not yet added to the reply
+            texts: list[str] = []  # consecutive text-only deltas, added to the reply as one
             for event in events:
-                text = plain_text(event) if plain_text else None
-                if text is not None:
-                    plain.append(text)
-                    continue
-                if plain:
-                    shown.append(reply.add("".join(plain)))
-                    plain = []
-                _log_warnings(event)
+                if event.get("warnings"):
+                    _log_warnings(event)
                 delta = read(event)
-                usage = delta.usage or usage
-                finish_reason = delta.finish_reason or finish_reason
+                if delta.usage:
+                    usage = delta.usage
+                if delta.finish_reason:
+                    finish_reason = delta.finish_reason
+                if delta.reasoning is None and delta.tool_calls is None:
+                    if delta.content:
+                        texts.append(delta.content)
+                    continue
+                if texts:
+                    shown.append(reply.add("".join(texts)))
+                    texts = []
                 shown.append(reply.add(delta.content, delta.reasoning, delta.tool_calls))
-            if plain:
-                shown.append(reply.add("".join(plain)))
+            if texts:
+                shown.append(reply.add("".join(texts)))
             text = "".join(shown)
             if text:
                 yield _chunk(model, index, text)
@@ -234,10 +209,10 @@ def _arguments(calls: list[AssistantPromptMessage.ToolCall]) -> str:
 
 def _first_choice(event: Mapping[str, Any]) -> Mapping[str, Any]:
     choices = event.get("choices")
-    if not isinstance(choices, list) or not choices:
-        return {}  # the usage chunk after the finish has no choices
-    for choice in choices:
-        if isinstance(choice, Mapping) and choice.get("index", 0) == 0:
+    if type(choices) is not list:
+        return {}
+    for choice in choices:  # none in the usage chunk after the finish
+        if type(choice) is dict and choice.get("index", 0) == 0:
             return choice
     return {}
 
@@ -250,20 +225,23 @@ def _required_choice(payload: Mapping[str, Any]) -> Mapping[str, Any]:
 
 
 def _reasoning(part: Mapping[str, Any]) -> str | None:
-    return _string(part.get("reasoning")) or _string(part.get("reasoning_content"))
+    reasoning = part.get("reasoning")
+    if type(reasoning) is str and reasoning:
+        return reasoning
+    return _string(part.get("reasoning_content"))
 
 
 def _usage(event: Mapping[str, Any]) -> Mapping[str, Any] | None:
     usage = event.get("usage")
-    return usage if isinstance(usage, Mapping) and reported_tokens(usage) else None
+    return usage if type(usage) is dict and reported_tokens(usage) else None
 
 
 def _string(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
+    return value if type(value) is str else None
 
 
 def _list(value: Any) -> list[Mapping[str, Any]] | None:
-    return [item for item in value if isinstance(item, Mapping)] if isinstance(value, list) else None
+    return [item for item in value if type(item) is dict] if type(value) is list else None
 
 
 def _log_warnings(event: Mapping[str, Any]) -> None:

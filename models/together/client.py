@@ -17,7 +17,7 @@ import random
 import re
 import time
 from collections.abc import Iterator, Mapping
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,7 @@ from dify_plugin.errors.model import (
 )
 
 from models.together.errors import error_for_payload, error_for_response, redact
-from models.together.sse import iter_sse_batches
+from models.together.sse import iter_arrived, iter_sse_batches
 
 DEFAULT_ENDPOINT_URL = "https://api.together.ai/v1"
 CONNECT_TIMEOUT = 10.0
@@ -147,26 +147,13 @@ class TogetherClient:
         """
         return self._json(self._send("POST", path, data=data, files=files))
 
-    def stream_events(self, path: str, body: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
-        """POST `body` and yield each JSON event of the server-sent-event response.
-
-        Raises the mapped `InvokeError` for an `error` object inside the stream, and
-        `TruncatedStreamError` when the stream ends without `[DONE]`.
-        """
-        with closing(self.stream_event_batches(path, body)) as batches:
-            for events in batches:
-                yield from events
-
     def stream_event_batches(self, path: str, body: Mapping[str, Any]) -> Iterator[list[dict[str, Any]]]:
-        """Like `stream_events`, but the events that arrived together (completed by one read from
-        the connection) come as one list, yielded at once and never empty.
-
-        A caller that emits one message per list saves the per-message cost of a burst without
-        holding any event back. Errors are those of `stream_events`, raised after the events
-        before them have been yielded.
+        """POST `body` and yield the JSON events of the event stream, those that arrived together
+        (`sse.iter_arrived`) as one list, never empty. Raises, after the events before it, the mapped
+        `InvokeError` for an `error` event and `TruncatedStreamError` for a stream without `[DONE]`.
         """
         with self._open("POST", path, json=body) as response, self._reading():
-            for batch in iter_sse_batches(self._event_stream(response)):
+            for batch in iter_sse_batches(iter_arrived(self._event_stream(response))):
                 done = "[DONE]" in batch
                 if done:
                     batch = batch[: batch.index("[DONE]")]
@@ -346,7 +333,9 @@ def _decode_json(body: bytes | str) -> Any:
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError:
-        return json.loads(body)  # integers beyond 64 bits, which orjson refuses
+        # integers beyond 64 bits, and the escape of half a surrogate pair (which can end a stream
+        # event, the other half opening the next one), which orjson refuses
+        return json.loads(body)
 
 
 def _json_or_none(text: str) -> Any:

@@ -1,7 +1,7 @@
 """The SSE decoder and the streamed-events client over arbitrary input (hypothesis).
 
 Properties: only `InvokeError` ever escapes; the data of valid events comes back unchanged
-however the bytes are chunked; chunking never changes the result.
+however the bytes are chunked; chunking never changes the result; no event grows without bound.
 """
 
 from __future__ import annotations
@@ -20,14 +20,20 @@ from hypothesis import strategies as st
 
 from models.together.client import DEFAULT_ENDPOINT_URL, TogetherClient, TruncatedStreamError
 from models.together import sse
-from models.together.sse import iter_sse_batches, iter_sse_data
+from models.together.sse import iter_sse_batches
 from tests.conftest import API_KEY
+from tests.support.sse import sse_body, streamed_events
 
 # The `no_retry_waits` fixture is function-scoped and harmless to share between examples.
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 # Event data: any text without CR (a line terminator in SSE, and always escaped inside JSON).
 texts = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\r"), max_size=60)
+
+
+def iter_sse_data(chunks: list[bytes]) -> Iterator[str]:
+    for batch in iter_sse_batches(chunks):
+        yield from batch
 
 
 def split(data: bytes, cuts: list[int]) -> list[bytes]:
@@ -118,8 +124,10 @@ def test_a_line_that_is_not_utf8_is_server_unavailable() -> None:
 
 # --- the client's event stream over arbitrary bodies ----------------------------------------------
 
+# Integers within 64 bits: events are decoded with orjson, which reads larger ones as floats (no
+# field the plugin reads comes near).
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | texts,
+    st.none() | st.booleans() | st.integers(-(2**63), 2**64 - 1) | st.floats(allow_nan=False) | texts,
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(texts, inner, max_size=3),
     max_leaves=8,
 )
@@ -132,7 +140,7 @@ def stream(body: bytes) -> Iterator[dict]:
         respx.post(f"{DEFAULT_ENDPOINT_URL}/chat/completions").mock(
             return_value=httpx.Response(200, content=body)
         )
-        yield from TogetherClient({"api_key": API_KEY}).stream_events("/chat/completions", {"stream": True})
+        yield from streamed_events(TogetherClient({"api_key": API_KEY}), "/chat/completions", {"stream": True})
 
 
 def batches(body: bytes) -> list[list[dict]]:
@@ -146,7 +154,7 @@ def batches(body: bytes) -> list[list[dict]]:
 
 @FUZZ
 @given(body=st.binary(max_size=300) | st.text(max_size=300).map(str.encode))
-def test_stream_events_over_arbitrary_bodies_raise_only_invoke_errors(body: bytes) -> None:
+def test_streamed_events_over_arbitrary_bodies_raise_only_invoke_errors(body: bytes) -> None:
     try:
         for event in stream(body):
             assert isinstance(event, dict)
@@ -156,19 +164,33 @@ def test_stream_events_over_arbitrary_bodies_raise_only_invoke_errors(body: byte
 
 @FUZZ
 @given(sent=st.lists(events, max_size=6), ascii_only=st.booleans())
-def test_stream_events_round_trip(sent: list[dict], ascii_only: bool) -> None:
-    body = b"".join(f"data: {json.dumps(e, ensure_ascii=ascii_only)}\n\n".encode() for e in sent)
+def test_streamed_events_round_trip(sent: list[dict], ascii_only: bool) -> None:
+    frames = [json.dumps(e, ensure_ascii=ascii_only) for e in sent]
 
-    assert list(stream(body + b"data: [DONE]\n\n")) == sent
-    grouped = batches(body + b"data: [DONE]\n\n")
+    assert list(stream(sse_body(frames))) == sent
+    grouped = batches(sse_body(frames))
     assert all(grouped) and [event for batch in grouped for event in batch] == sent
     with pytest.raises(TruncatedStreamError):
-        list(stream(body))
+        list(stream(sse_body(frames, done=False)))
 
 
-def test_a_stream_without_line_breaks_is_cut_off_at_the_line_limit(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sse, "MAX_LINE_BYTES", 1000)
+def test_a_stream_without_line_breaks_is_cut_off_at_the_event_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sse, "MAX_EVENT_BYTES", 1000)
     chunks = (b"data: " + b"x" * 300 for _ in range(10))
 
-    with pytest.raises(InvokeServerUnavailableError, match="longer than"):
-        list(sse.iter_sse_data(chunks))
+    with pytest.raises(InvokeServerUnavailableError, match="larger than"):
+        list(iter_sse_data(chunks))
+
+
+def test_an_event_of_many_short_lines_is_cut_off_at_the_event_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sse, "MAX_EVENT_BYTES", 1000)
+    chunks = (b"data: " + b"x" * 30 + b"\n" for _ in range(100))  # each line short, no blank line
+
+    with pytest.raises(InvokeServerUnavailableError, match="larger than"):
+        list(iter_sse_data(chunks))
+
+
+def test_events_under_the_limit_pass_however_many_there_are(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sse, "MAX_EVENT_BYTES", 1000)
+
+    assert list(iter_sse_data([b"data: " + b"x" * 900 + b"\n\n"] * 50)) == ["x" * 900] * 50

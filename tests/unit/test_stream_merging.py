@@ -1,14 +1,15 @@
 """Events that arrive together are handled together, and nothing waits for a later read.
 
-`iter_sse_batches` and `TogetherClient.stream_event_batches` group events by the network chunk
-that completed them; the LLM turns each group into one Dify chunk, using `plain_chat_text` as the
-fast path for plain text events. Grouping must never change what Dify receives, only how many
-chunks carry it (see issue 8 and `make bench`).
+`iter_arrived` joins the chunks already read, `iter_sse_batches` and
+`TogetherClient.stream_event_batches` group events by the joined chunk that completed them, and
+the LLM turns each group into one Dify chunk. Grouping must never change what Dify receives,
+only how many chunks carry it.
 """
 
 from __future__ import annotations
 
-import json
+import threading
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -21,9 +22,9 @@ pytest.importorskip("hypothesis")
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from models.llm.stream import Delta, chat_chunk_delta, plain_chat_text
+from models.together import sse
 from models.together.client import DEFAULT_ENDPOINT_URL, TogetherClient
-from models.together.sse import iter_sse_batches, iter_sse_data
+from models.together.sse import iter_arrived, iter_sse_batches
 from tests.conftest import API_KEY
 from tests.support.llm_fakes import (
     CHAT_URL,
@@ -36,17 +37,78 @@ from tests.support.llm_fakes import (
     tool_fragment,
     usage,
 )
+from tests.support.sse import sse_frames, streamed_events
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
 def event_bytes(event: dict[str, Any] | str) -> bytes:
-    data = event if isinstance(event, str) else json.dumps(event)
-    return f"data: {data}\n\n".encode()
+    return sse_frames([event], done=False)[0]
 
 
-def stream_response(chunks: list[bytes]) -> httpx.Response:
+def stream_response(chunks: Iterator[bytes] | list[bytes]) -> httpx.Response:
     return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=iter(chunks))
+
+
+def paced(chunks: list[bytes], handed_on: threading.Event) -> Iterator[bytes]:
+    """The chunks, each sent only once the consumer has handed on what the one before produced."""
+    for i, chunk in enumerate(chunks):
+        yield chunk
+        if i < len(chunks) - 1:
+            assert handed_on.wait(5), f"chunk {i} was held back until a later one arrived"
+            handed_on.clear()
+
+
+# --- reading ahead --------------------------------------------------------------------------------
+
+
+def test_chunks_that_have_arrived_are_joined() -> None:
+    assert list(iter_arrived([b"a", b"b", b"c"])) == [b"abc"]
+
+
+def test_a_join_stops_near_the_byte_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sse, "MAX_JOINED_BYTES", 4)
+
+    assert list(iter_arrived([b"ab", b"cd", b"ef", b"g"])) == [b"abcd", b"efg"]
+
+
+def test_a_chunk_is_handed_on_before_the_next_arrives() -> None:
+    handed_on = threading.Event()
+    got = []
+    for item in iter_arrived(paced([b"a", b"b", b"c"], handed_on)):
+        got.append(item)
+        handed_on.set()
+
+    assert got == [b"a", b"b", b"c"]
+
+
+def test_an_error_comes_after_the_chunks_before_it() -> None:
+    def failing() -> Iterator[bytes]:
+        yield b"a"
+        raise httpx.ReadError("reset")
+
+    items = iter_arrived(failing())
+
+    assert next(items) == b"a"
+    with pytest.raises(httpx.ReadError):
+        next(items)
+
+
+def test_closing_stops_the_reader() -> None:
+    sent = []
+
+    def endless() -> Iterator[bytes]:
+        while True:
+            sent.append(b"x")
+            yield b"x"
+
+    items = iter_arrived(endless())
+    next(items)
+    items.close()
+    count = len(sent)
+    threading.Event().wait(0.05)  # the reader had time to run on, if it did
+
+    assert len(sent) <= count + 1 <= sse.MAX_CHUNKS_AHEAD + 2
 
 
 # --- SSE and client -------------------------------------------------------------------------------
@@ -74,7 +136,7 @@ def test_batches_flatten_to_the_events_whatever_the_chunking(events: list[str], 
     batches = list(iter_sse_batches(chunks))
 
     assert all(batches)
-    assert [data for batch in batches for data in batch] == events == list(iter_sse_data(chunks))
+    assert [data for batch in batches for data in batch] == events
 
 
 def test_a_line_that_is_not_utf8_comes_after_the_events_before_it() -> None:
@@ -86,16 +148,17 @@ def test_a_line_that_is_not_utf8_comes_after_the_events_before_it() -> None:
 
 
 @respx.mock
-def test_stream_event_batches_groups_by_read_and_yields_the_events_before_an_error() -> None:
-    good = [{"n": 1}, {"n": 2}]
+def test_stream_event_batches_groups_by_arrival_and_yields_the_events_before_an_error() -> None:
+    good = [{"n": 1}, {"n": 2}, {"n": 3}]
     error = {"error": {"message": "slow down", "type": "rate_limit"}, "status": 429}
-    respx.post(f"{DEFAULT_ENDPOINT_URL}/chat/completions").mock(
-        return_value=stream_response([event_bytes(good[0]), event_bytes(good[1]) + event_bytes(error)])
-    )
+    handed_on = threading.Event()
+    chunks = [event_bytes(good[0]), event_bytes(good[1]) + event_bytes(good[2]) + event_bytes(error)]
+    respx.post(f"{DEFAULT_ENDPOINT_URL}/chat/completions").mock(return_value=stream_response(paced(chunks, handed_on)))
     batches = TogetherClient({"api_key": API_KEY}).stream_event_batches("/chat/completions", {})
 
     assert next(batches) == [good[0]]
-    assert next(batches) == [good[1]]
+    handed_on.set()
+    assert next(batches) == good[1:]
     with pytest.raises(InvokeRateLimitError):
         next(batches)
 
@@ -106,25 +169,33 @@ def test_events_after_done_in_the_same_read_are_ignored() -> None:
         return_value=stream_response([event_bytes({"n": 1}) + event_bytes("[DONE]") + event_bytes({"n": 2})])
     )
 
-    assert list(TogetherClient({"api_key": API_KEY}).stream_events("/chat/completions", {})) == [{"n": 1}]
+    client = TogetherClient({"api_key": API_KEY})
+    assert list(streamed_events(client, "/chat/completions", {})) == [{"n": 1}]
 
 
 # --- the LLM --------------------------------------------------------------------------------------
 
 
-def ask(chunks: list[bytes]) -> list:
+def ask(chunks: list[bytes], one_at_a_time: bool = False) -> list:
+    """The LLM's chunks for a stream of these network chunks: all at once, or each sent only once
+    the text of the one before has reached the caller."""
+    handed_on = threading.Event()
+    got = []
     with respx.mock:
-        respx.post(CHAT_URL).mock(return_value=stream_response(chunks))
-        return list(llm().invoke(MODEL, CREDENTIALS, [UserPromptMessage(content="hi")], {}, None, None, True))
+        respx.post(CHAT_URL).mock(return_value=stream_response(paced(chunks, handed_on) if one_at_a_time else chunks))
+        for result in llm().invoke(MODEL, CREDENTIALS, [UserPromptMessage(content="hi")], {}, None, None, True):
+            got.append(result)
+            handed_on.set()
+    return got
 
 
-def test_a_burst_becomes_one_chunk_and_separate_reads_stay_separate_chunks() -> None:
+def test_a_burst_becomes_one_chunk_and_separate_arrivals_stay_separate_chunks() -> None:
     events = [chunk({"content": f" t{i}"}) for i in range(50)]
     last = chunk({"content": "."}, finish_reason="eos", usage=usage(3, 51))
-    burst = b"".join(event_bytes(e) for e in events) + event_bytes(last) + event_bytes("[DONE]")
+    frames = sse_frames([*events, last])
 
-    together = ask([burst])
-    apart = ask([event_bytes(e) for e in [*events, last]] + [event_bytes("[DONE]")])
+    together = ask(frames)
+    apart = ask([*frames[:-2], frames[-2] + frames[-1]], one_at_a_time=True)
 
     assert len(together) == 2  # the burst's text, then the final chunk with finish reason and usage
     assert len(apart) == 52  # one per event, then the final chunk
@@ -163,27 +234,3 @@ def test_grouping_never_changes_what_dify_receives(events: list[dict], cuts: lis
     assert together[-1].delta.finish_reason == one_by_one[-1].delta.finish_reason
     assert together[-1].delta.usage.total_tokens == one_by_one[-1].delta.usage.total_tokens
     assert len(together) <= len(one_by_one)
-
-
-json_leaves = st.none() | st.booleans() | st.integers(-2, 2) | st.text(max_size=3)
-delta_fields = st.dictionaries(
-    st.sampled_from(["content", "role", "reasoning", "reasoning_content", "tool_calls", "token_id"]),
-    json_leaves | st.lists(st.dictionaries(st.sampled_from(["index", "id"]), json_leaves), max_size=2),
-)
-choices = st.fixed_dictionaries(
-    {"delta": delta_fields | json_leaves},
-    optional={"index": st.integers(0, 1) | st.none(), "finish_reason": st.sampled_from([None, "", "eos"])},
-)
-chat_events = st.fixed_dictionaries(
-    {"choices": st.lists(choices, max_size=2) | json_leaves},
-    optional={"usage": st.none() | st.just(usage(1, 2)) | st.just({}), "warnings": st.none() | st.just([])},
-)
-
-
-@FUZZ
-@given(event=chat_events)
-def test_the_fast_path_agrees_with_the_full_reader(event: dict[str, Any]) -> None:
-    text = plain_chat_text(event)
-
-    if text is not None:
-        assert chat_chunk_delta(event) == Delta(content=text)

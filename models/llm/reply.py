@@ -10,12 +10,15 @@ followed by the answer. The assembler guarantees, for streamed and blocking repl
   with the whitespace after them;
 - the answer ends before the first stop string, which never appears in the output: the last
   `max(len(stop)) - 1` characters are held back until they cannot start one;
-- tool-call fragments are joined per `index` and returned whole.
+- tool-call fragments are joined per `index` and returned whole;
+- a character that JSON escaped as two UTF-16 halves split across deltas comes out whole, and a
+  half without its partner as U+FFFD (Dify's JSON cannot carry it).
 """
 
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -26,6 +29,7 @@ from dify_plugin.errors.model import InvokeServerUnavailableError
 
 THINK_OPEN = "<think>"
 THINK_CLOSE = "</think>"
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class ReplyAssembler:
@@ -35,6 +39,8 @@ class ReplyAssembler:
         self._stop = StopFilter(stop or [])
         self._inline = InlineThink()
         self._reasoning = False  # inside a think block opened for reasoning
+        self._content_halves = SurrogateHalves()
+        self._reasoning_halves = SurrogateHalves()
         self.tool_calls = ToolCallBuffers()
         self._shown: list[str] = []  # everything shown so far; joined once, at the end
 
@@ -57,6 +63,10 @@ class ReplyAssembler:
         """Take one delta; return the text that may be shown now (possibly empty)."""
         if self.stopped:
             return ""
+        if content:
+            content = self._content_halves.push(content)
+        if reasoning:
+            reasoning = self._reasoning_halves.push(reasoning)
         out: list[str] = []
         if reasoning and (self._reasoning or reasoning.strip()):
             if not self._reasoning:
@@ -78,19 +88,44 @@ class ReplyAssembler:
 
     def finish(self) -> str:
         """The text still held back, with every open think block closed."""
-        out = [self._close_reasoning(), self._inline.push(self._stop.flush()), self._inline.flush()]
+        out = [self._close_reasoning()]
+        if not self.stopped:
+            out.append(self._inline.push(self._stop.push(self._content_halves.flush())))
+        out += [self._inline.push(self._stop.flush()), self._inline.flush()]
         return self._show(out)
 
     def _close_reasoning(self) -> str:
         if not self._reasoning:
             return ""
         self._reasoning = False
-        return "\n" + THINK_CLOSE
+        return self._reasoning_halves.flush() + "\n" + THINK_CLOSE
 
     def _show(self, pieces: list[str]) -> str:
         text = "".join(pieces)
         self._shown.append(text)
         return text
+
+
+class SurrogateHalves:
+    """Joins the two UTF-16 halves of a character that arrive in consecutive texts; a lone half
+    becomes U+FFFD. A text ending in a first half holds it back until the next one."""
+
+    def __init__(self) -> None:
+        self._held = ""
+
+    def push(self, text: str) -> str:
+        if self._held:
+            text, self._held = self._held + text, ""
+        if text.isascii() or not _SURROGATE.search(text):
+            return text
+        if "\ud800" <= text[-1] <= "\udbff":
+            text, self._held = text[:-1], text[-1]
+        return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+
+    def flush(self) -> str:
+        """U+FFFD for a first half whose second never came, else nothing."""
+        held, self._held = self._held, ""
+        return "\ufffd" if held else ""
 
 
 class StopFilter:

@@ -1,6 +1,7 @@
 import socket
 import sys
 
+import yaml
 from dify_plugin import DifyPluginEnv, Plugin
 from dify_plugin.config.config import InstallMethod
 from dify_plugin.core.entities.message import InitializeMessage
@@ -45,6 +46,12 @@ def remote_debugging_problem(config: DifyPluginEnv) -> str | None:
         " Plugins → Develop → Debug in that Dify (keys expire; copy the current one)"
     )
 
+
+# The SDK reads the manifest and every model YAML with PyYAML's pure-Python safe loader, most of
+# the time to the first heartbeat; libyaml's safe loader (bundled with PyYAML) builds the same
+# data several times faster.
+if yaml.__with_libyaml__:
+    yaml.safe_load = lambda stream: yaml.load(stream, Loader=yaml.CSafeLoader)
 
 # Reasoning models can think for minutes; the request lifetime must outlast the client's read timeout.
 config = DifyPluginEnv(MAX_REQUEST_TIMEOUT=900)

@@ -16,6 +16,7 @@ from bench import embeddings, startup, streaming, tokens, tts
 from bench.report import Row, markdown
 from bench.servers import LocalTogether
 
+MEASUREMENTS = ("streaming", "startup", "embeddings", "tts", "tokens")
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.md"
 
 
@@ -25,7 +26,11 @@ def main() -> int:
         "--runs", type=int, default=7, help="runs per figure for the fast measurements (default 7)"
     )
     parser.add_argument("--slow-runs", type=int, default=3, help="runs for embeddings and TTS (default 3)")
+    parser.add_argument(
+        "--only", choices=MEASUREMENTS, action="append", help="measure only these (repeatable); not written to results"
+    )
     args = parser.parse_args()
+    chosen = args.only or MEASUREMENTS
 
     rows: list[Row] = []
     notes: list[str] = []
@@ -40,17 +45,23 @@ def main() -> int:
         )
 
     with LocalTogether() as server:
-        add(streaming.measure(server.base_url, args.runs))
-        add(startup.measure(args.runs))
-        add(embeddings.measure(server.base_url, args.slow_runs))
-        add(tts.measure(server.base_url, args.slow_runs))
-    add(tokens.measure(args.slow_runs))
+        if "streaming" in chosen:
+            add(streaming.measure(server.base_url, args.runs))
+        if "startup" in chosen:
+            add(startup.measure(args.runs))
+        if "embeddings" in chosen:
+            add(embeddings.measure(server.base_url, args.slow_runs))
+        if "tts" in chosen:
+            add(tts.measure(server.base_url, args.slow_runs))
+    if "tokens" in chosen:
+        add(tokens.measure(args.slow_runs))
 
     table = markdown(rows, notes)
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(table, encoding="utf-8")
     print(table)
-    print(f"(written to {RESULTS})")
+    if not args.only:
+        RESULTS.parent.mkdir(exist_ok=True)
+        RESULTS.write_text(table, encoding="utf-8")
+        print(f"(written to {RESULTS})")
     return 0
 
 

@@ -7,14 +7,19 @@ gevent exactly as in the running plugin; every path a benchmark compares runs un
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import dify_plugin  # noqa: F401  - gevent's monkey-patching, before anything opens a socket
 from dify_plugin.config.config import DifyPluginEnv
+from dify_plugin.core.plugin_executor import PluginExecutor
 from dify_plugin.core.plugin_registration import PluginRegistration
+from dify_plugin.core.runtime import Session
+from dify_plugin.core.server.__base.response_writer import ResponseWriter
 from dify_plugin.entities.model import ModelType
+from pydantic import BaseModel
 
 PLUGIN_ROOT = Path(__file__).resolve().parents[1]
 PROVIDER = "togetherai"
@@ -42,3 +47,33 @@ def model_instance(model_type: ModelType) -> Any:
     if instance is None:
         raise RuntimeError(f"the plugin registers no {model_type.value} model class")
     return instance
+
+
+class DiscardingWriter(ResponseWriter):
+    """The runtime's stdout writer, writing (and flushing, as it does) into /dev/null instead."""
+
+    def __init__(self) -> None:
+        self._sink = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - lives as long as the process
+
+    def write(self, data: str) -> None:
+        self._sink.write(data)
+        self._sink.flush()
+
+    def done(self) -> None:
+        pass
+
+
+@cache
+def executor() -> tuple[PluginExecutor, Session, DiscardingWriter]:
+    """The SDK's executor with a session and a writer, as `Plugin._execute_request` uses them."""
+    config = DifyPluginEnv(INSTALL_METHOD="local")
+    return PluginExecutor(config, registration()), Session.empty_session(), DiscardingWriter()
+
+
+def run_through_runtime(request: BaseModel, invoke: str) -> Iterator[BaseModel]:
+    """Dispatch `request` to the executor's `invoke` method and write each message it yields as the
+    runtime writes it to stdout (serialised, then discarded); yields the messages too."""
+    plugin_executor, session, writer = executor()
+    for message in getattr(plugin_executor, invoke)(session, request):
+        writer.session_message(session_id="bench", data=writer.stream_object(data=message))
+        yield message

@@ -4,8 +4,10 @@ It runs in its own process (`python -m bench.servers`, which prints its port) so
 never competes with the measured code for the interpreter lock. Endpoints under `/v1`:
 
 - `POST /chat/completions` (streamed): `max_tokens` one-token `ChatCompletionChunk` events (5,000
-  when absent), usage on the last, then `data: [DONE]`; the whole body is built in advance and
-  written with one call, so every event has arrived before the client reads the first.
+  when absent), usage on the last, then `data: [DONE]`, built in advance. A first path segment
+  before `/v1` chooses the framing (`FRAMINGS`): `burst` (the default) writes the body with one
+  call and a Content-Length; `framed` sends one HTTP chunk per event, as Together does, all in one
+  write; `paced-1ms` and `paced-10ms` send one chunk per event on that schedule, as a model does.
 - `POST /embeddings`: one vector per input after `EMBEDDING_DELAY` seconds, as a model would take.
 - `POST /audio/speech`: an MP3-framed body of the size written in the input text ("bytes=N"),
   sent in 64 KiB writes.
@@ -30,6 +32,8 @@ from typing import Self
 
 EMBEDDING_DELAY = 0.050
 DEFAULT_STREAM_TOKENS = 5000
+# framing → seconds between events (None: all at once)
+FRAMINGS: dict[str, float | None] = {"burst": None, "framed": None, "paced-1ms": 0.001, "paced-10ms": 0.010}
 # Common English words, each one cl100k token with its leading space.
 WORDS = (" the", " model", " answer", " is", " a", " stream", " of", " tokens", " and", " it", " works")
 # One MPEG-1 Layer III frame (128 kbit/s, 44.1 kHz, 417 bytes): the sync word players and
@@ -44,8 +48,8 @@ def stream_tokens(count: int) -> list[str]:
 
 
 @cache
-def chat_stream_body(count: int, model: str) -> bytes:
-    """The whole SSE body of a streamed chat completion with `count` one-token events."""
+def chat_stream_events(count: int, model: str) -> tuple[bytes, ...]:
+    """Each SSE event of a streamed chat completion with `count` one-token events, `[DONE]` last."""
     created = 1723834621
     events = []
     tokens = stream_tokens(count)
@@ -76,7 +80,12 @@ def chat_stream_body(count: int, model: str) -> bytes:
         }
         events.append(b"data: " + json.dumps(chunk, separators=(",", ":")).encode() + b"\n\n")
     events.append(b"data: [DONE]\n\n")
-    return b"".join(events)
+    return tuple(events)
+
+
+def http_chunk(data: bytes) -> bytes:
+    """`data` as one chunk of a chunked HTTP/1.1 body."""
+    return b"%x\r\n%s\r\n" % (len(data), data)
 
 
 @cache
@@ -115,7 +124,8 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = json.loads(self.rfile.read(length) or b"{}")
-        route = self.path.removeprefix("/v1")
+        prefix, _, rest = self.path.partition("/v1/")
+        framing, route = prefix.strip("/") or "burst", "/" + rest
         with self.server.lock:
             if route == "/_reset":
                 self.server.counts.clear()
@@ -124,7 +134,7 @@ class _Handler(BaseHTTPRequestHandler):
         if route == "/_reset":
             self._json(200, {})
         elif route == "/chat/completions":
-            self._chat(body)
+            self._chat(body, framing)
         elif route == "/embeddings":
             self._embeddings(body)
         elif route == "/audio/speech":
@@ -132,18 +142,33 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._json(404, {"error": {"message": f"no route {self.path}"}})
 
-    def _chat(self, body: dict) -> None:
-        if not body.get("stream"):
-            self._json(400, {"error": {"message": "the benchmark server streams only"}})
+    def _chat(self, body: dict, framing: str) -> None:
+        if not body.get("stream") or framing not in FRAMINGS:
+            self._json(400, {"error": {"message": "the benchmark server streams only, framed as FRAMINGS says"}})
             return
-        payload = chat_stream_body(
+        events = chat_stream_events(
             int(body.get("max_tokens") or DEFAULT_STREAM_TOKENS), str(body.get("model"))
         )
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
-        self.send_header("Content-Length", str(len(payload)))
+        if framing == "burst":
+            payload = b"".join(events)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+            return
+        self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
-        self.wfile.write(payload)
+        interval = FRAMINGS[framing]
+        if interval is None:
+            self.wfile.write(b"".join(map(http_chunk, events)) + b"0\r\n\r\n")
+            return
+        started = time.perf_counter()
+        for i, event in enumerate(events):
+            # A schedule rather than a sleep per event: late wake-ups do not add up.
+            time.sleep(max(0.0, started + i * interval - time.perf_counter()))
+            self.wfile.write(http_chunk(event))
+        self.wfile.write(b"0\r\n\r\n")
 
     def _embeddings(self, body: dict) -> None:
         texts = body.get("input") or []

@@ -191,9 +191,10 @@ def reported_tokens(usage: Mapping[str, Any] | None) -> tuple[int, int] | None:
 
 
 def _chunk(model: str, index: int, text: str) -> LLMResultChunk:
-    return LLMResultChunk(
-        model=model,
-        delta=LLMResultChunkDelta(index=index, message=AssistantPromptMessage(content=text, tool_calls=[])),
+    # One validation of plain data is cheaper than building and re-validating the nested models
+    # (and than `model_construct`, which runs in Python).
+    return LLMResultChunk.model_validate(
+        {"model": model, "delta": {"index": index, "message": {"content": text, "tool_calls": []}}}
     )
 
 

@@ -1,6 +1,8 @@
 """Fuzzing the LLM's two translations (hypothesis): Dify messages → Together, Together's stream → Dify.
 
-Properties: whatever the input, only `InvokeError` escapes; text survives both ways unchanged.
+Properties: whatever the input, only `InvokeError` escapes; text survives both ways unchanged,
+as far as the runtime's serialisation for Dify, even when a character's UTF-16 halves arrive in
+two events.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from dify_plugin.entities.model.message import (
     UserPromptMessage,
     VideoPromptMessageContent,
 )
+from dify_plugin.core.server.__base.response_writer import ResponseWriter
 from dify_plugin.errors.model import InvokeError
 
 respx = pytest.importorskip("respx")
@@ -33,6 +36,8 @@ from hypothesis import strategies as st
 from models.together.client import DEFAULT_ENDPOINT_URL
 from tests.conftest import API_KEY
 from tests.faults.adapters import build, first_model, model_class
+from tests.support.fake_together import FakeTogether, Reply
+from tests.support.sse import sse_body, sse_frames
 
 pytestmark = pytest.mark.skipif(model_class("llm") is None, reason="models/llm is still a placeholder")
 
@@ -209,16 +214,37 @@ def invoke_stream(body: bytes) -> list[Any]:
         return list(model.invoke(name, {"api_key": API_KEY}, prompt, {}, None, None, True, None))
 
 
-def sse(events: list[Any], done: bool) -> bytes:
-    body = b"".join(f"data: {json.dumps(event)}\n\n".encode() for event in events)
-    return body + (b"data: [DONE]\n\n" if done else b"")
+class _Collecting(ResponseWriter):
+    def __init__(self) -> None:
+        self.written: list[str] = []
+
+    def write(self, data: str) -> None:
+        self.written.append(data)
+
+    def done(self) -> None:
+        pass
+
+
+def as_dify_reads_it(chunks: list[Any]) -> str:
+    """The text of the chunks after the runtime's serialisation for Dify (which refuses a lone
+    surrogate), parsed back as the daemon parses it."""
+    writer = _Collecting()
+    for chunk in chunks:
+        writer.session_message(session_id="s", data=writer.stream_object(data=chunk))
+    messages = [json.loads(line) for line in writer.written if line.strip()]
+    return "".join(message["data"]["data"]["delta"]["message"]["content"] for message in messages)
+
+
+def text_events(pieces: list[str]) -> list[dict[str, Any]]:
+    events = [{"choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]} for piece in pieces]
+    return [*events, {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}]
 
 
 @FUZZ
 @given(events=st.lists(chunks, max_size=5), done=st.booleans())
 def test_any_stream_gives_chunks_or_an_invoke_error(events: list[dict], done: bool) -> None:
     try:
-        result = invoke_stream(sse(events, done))
+        result = invoke_stream(sse_body(events, done))
     except InvokeError as error:
         assert API_KEY not in str(error)
         return
@@ -230,12 +256,53 @@ def test_any_stream_gives_chunks_or_an_invoke_error(events: list[dict], done: bo
 @FUZZ
 @given(pieces=st.lists(texts.filter(lambda text: "<" not in text), min_size=1, max_size=6))
 def test_streamed_text_round_trips_unchanged(pieces: list[str]) -> None:
-    events = [
-        {"choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]} for piece in pieces
-    ]
-    events.append({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
-
-    result = invoke_stream(sse(events, done=True))
+    result = invoke_stream(sse_body(text_events(pieces)))
 
     assert "".join(chunk.delta.message.content for chunk in result) == "".join(pieces)
     assert result[-1].delta.finish_reason == "stop"
+
+
+def utf16_pieces(text: str, cuts: list[int]) -> list[str]:
+    """`text` cut at UTF-16 code units, so a piece may end or begin with half a character."""
+    units = text.encode("utf-16-le")
+    points = sorted({0, len(units), *(2 * (cut % (len(units) // 2 + 1)) for cut in cuts)})
+    return [units[a:b].decode("utf-16-le", "surrogatepass") for a, b in zip(points, points[1:], strict=False)]
+
+
+@FUZZ
+@given(
+    text=st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="<"), max_size=20),
+    cuts=st.lists(st.integers(min_value=0), max_size=6),
+)
+def test_characters_split_between_events_reach_dify_whole(text: str, cuts: list[int]) -> None:
+    # json.dumps escapes each half of a split character as `\udXXX`, as a server that writes
+    # ASCII-only JSON does.
+    result = invoke_stream(sse_body(text_events(utf16_pieces(text, cuts))))
+
+    assert as_dify_reads_it(result) == text
+
+
+def test_an_emoji_in_two_events_from_a_server_is_one_emoji(fake_together: FakeTogether, credentials: dict) -> None:
+    frames = [
+        b'data: {"choices":[{"index":0,"delta":{"content":"smile \\ud83d"}}]}\n\n',
+        b'data: {"choices":[{"index":0,"delta":{"content":"\\ude00 ok"},"finish_reason":"stop"}]}\n\n',
+        b"data: [DONE]\n\n",
+    ]
+    fake_together.route("POST", "/chat/completions", Reply(200, {"Content-Type": "text/event-stream"}, chunks=frames))
+    model, name = llm()
+
+    result = list(model.invoke(name, credentials, [UserPromptMessage(content="hi")], {}, None, None, True))
+
+    assert as_dify_reads_it(result) == "smile \U0001f600 ok"
+
+
+@pytest.mark.parametrize(
+    ("pieces", "expected"),
+    [
+        (["a \ud83d", "b"], "a \ufffdb"),  # a first half followed by something else
+        (["a \ude00 b"], "a \ufffd b"),  # a second half alone
+        (["ends with \ud83d"], "ends with \ufffd"),  # a first half at the very end
+    ],
+)
+def test_a_lone_half_becomes_the_replacement_character(pieces: list[str], expected: str) -> None:
+    assert as_dify_reads_it(invoke_stream(b"".join(sse_frames(text_events(pieces))))) == expected

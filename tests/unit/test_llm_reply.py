@@ -142,3 +142,18 @@ def test_a_held_back_stop_string_ends_the_answer_when_reasoning_resumes() -> Non
 def test_a_closing_think_tag_without_an_opening_one_is_dropped() -> None:
     # Models whose chat template opens the block send only its end.
     assert assemble(["reasoning", "</think>", "\n\nAnswer"]) == "reasoning\n\nAnswer"
+
+
+def test_a_character_split_between_reasoning_deltas_is_joined_and_a_lone_half_closes_as_replacement() -> None:
+    reply = ReplyAssembler()
+
+    shown = reply.add(reasoning="think \ud83d") + reply.add(reasoning="\ude00 more \ud83d") + reply.add("answer")
+
+    assert shown + reply.finish() == "<think>\nthink \U0001f600 more \ufffd\n</think>answer"
+
+
+def test_a_first_half_is_held_back_only_until_the_next_text() -> None:
+    reply = ReplyAssembler()
+
+    assert reply.add("a\ud83d") == "a"
+    assert reply.add("\ude00") == "\U0001f600"

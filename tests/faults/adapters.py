@@ -28,6 +28,8 @@ from dify_plugin.errors.model import InvokeConnectionError, InvokeError
 from dify_plugin.interfaces.model.ai_model import AIModel
 
 from tests.support.fake_together import Reply
+from tests.support.llm_fakes import chunk, response, usage
+from tests.support.sse import sse_body
 
 ROOT = Path(__file__).resolve().parents[2]
 AUDIO = ROOT / "tests" / "fixtures" / "audio"
@@ -75,36 +77,15 @@ def build(folder: str) -> AIModel:
 
 
 def chat_completion(content: str, model: str) -> dict[str, Any]:
-    return {
-        "id": "cmpl-1",
-        "object": "chat.completion",
-        "created": 1,
-        "model": model,
-        "choices": [
-            {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}
-        ],
-        "usage": {"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7},
-    }
+    return response(content, "stop", usage(5, 2), model=model)
 
 
 def chat_chunks(model: str) -> list[dict[str, Any]]:
-    def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
-        choice = {"index": 0, "delta": delta, "finish_reason": finish}
-        return {
-            "id": "cmpl-1",
-            "object": "chat.completion.chunk",
-            "created": 1,
-            "model": model,
-            "choices": [choice],
-        }
-
-    last = chunk({}, "stop") | {"usage": {"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7}}
-    return [chunk({"role": "assistant", "content": "Hel"}), chunk({"content": "lo"}), last]
-
-
-def sse_bytes(events: list[dict[str, Any]], done: bool = True) -> bytes:
-    body = b"".join(f"data: {json.dumps(event)}\n\n".encode() for event in events)
-    return body + (b"data: [DONE]\n\n" if done else b"")
+    return [
+        chunk({"content": "Hel"}, model=model),
+        chunk({"content": "lo"}, model=model),
+        chunk({}, "stop", usage(5, 2), model=model),
+    ]
 
 
 @dataclass(frozen=True)
@@ -145,7 +126,7 @@ class Adapter:
     def error_200(self, payload: dict[str, Any]) -> Reply:
         """A 200 carrying Together's error object, as this type's answer would carry it."""
         if self.content_type == "text/event-stream":
-            return Reply(200, {"Content-Type": self.content_type}, chunks=[sse_bytes([payload], done=False)])
+            return Reply(200, {"Content-Type": self.content_type}, chunks=[sse_body([payload], done=False)])
         return Reply.json(payload)
 
     def malformed(self) -> Reply:
@@ -162,7 +143,7 @@ class Adapter:
     def first_part(self, model: str) -> bytes:
         """A complete first piece of a streamed answer (one event, or the first audio bytes)."""
         if self.content_type == "text/event-stream":
-            return sse_bytes(chat_chunks(model)[:1], done=False)
+            return sse_body(chat_chunks(model)[:1], done=False)
         return self.ok_body(model)[:1024]
 
 
@@ -205,7 +186,7 @@ ADAPTERS: list[Adapter] = [
         folder="llm",
         path="/chat/completions",
         content_type="text/event-stream",
-        ok_body=lambda model: sse_bytes(chat_chunks(model)),
+        ok_body=lambda model: sse_body(chat_chunks(model)),
         invoke=_llm_invoke(stream=True),
         stdio=_llm_stdio(stream=True),
         streamed=True,

@@ -6,7 +6,6 @@ so the sessions are provably in flight together and their events interleave on s
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Iterator
 
@@ -15,6 +14,8 @@ import pytest
 from tests.conftest import API_KEY
 from tests.faults.adapters import first_model, model_class
 from tests.support.fake_together import FakeTogether, Recorded, Reply
+from tests.support.llm_fakes import chunk, usage
+from tests.support.sse import sse_frames
 from tools.stdio_runtime import PluginProcess
 
 SESSIONS = 50
@@ -26,11 +27,8 @@ def answer_words(marker: str) -> list[str]:
 
 
 def event(model: str, delta: dict, finish: str | None = None) -> bytes:
-    choice = {"index": 0, "delta": delta, "finish_reason": finish}
-    chunk = {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": model, "choices": [choice]}
-    if finish:
-        chunk["usage"] = {"prompt_tokens": 3, "completion_tokens": WORDS, "total_tokens": 3 + WORDS}
-    return f"data: {json.dumps(chunk)}\n\n".encode()
+    tokens = usage(3, WORDS) if finish else None
+    return sse_frames([chunk(delta, finish, tokens, model=model)], done=False)[0]
 
 
 def last_user_text(body: dict) -> str:

@@ -15,7 +15,9 @@ from decimal import Decimal
 from typing import Any
 
 from tests.conftest import API_KEY
+from tests.support import llm_fakes
 from tests.support.fake_together import FakeTogether, Reply
+from tests.support.llm_fakes import usage
 from tools.stdio_runtime import PluginProcess
 
 LLAMA = "meta-llama/Llama-3.3-70B-Instruct-Turbo"
@@ -82,21 +84,7 @@ def llm_request(
 
 
 def chunk(delta: dict | None = None, finish_reason: str | None = None, usage: dict | None = None) -> dict:
-    """A ChatCompletionChunk; `delta=None` gives the final chunk with empty `choices`."""
-    choice = {"index": 0, "delta": {"role": "assistant", **(delta or {})}, "finish_reason": finish_reason}
-    choices = [] if delta is None else [{**choice, "logprobs": None}]
-    return {
-        "id": "chatcmpl-8b43a5cf",
-        "object": "chat.completion.chunk",
-        "created": 1750000000,
-        "model": LLAMA,
-        "choices": choices,
-        "usage": usage,
-    }
-
-
-def usage(prompt: int, completion: int) -> dict[str, int]:
-    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+    return llm_fakes.chunk(delta, finish_reason, usage, model=LLAMA)
 
 
 def tool_fragment(index: int, **fields: Any) -> dict:

@@ -11,6 +11,7 @@ import yaml
 
 from tests.conftest import API_KEY
 from tests.support.fake_together import FakeTogether, Recorded, Reply
+from tests.support.llm_fakes import chunk
 from tools.stdio_runtime import PLUGIN_ROOT
 
 try_tool = importlib.import_module("tools.try")
@@ -223,23 +224,6 @@ def test_moderation_prints_the_verdict(
     assert out == f"{shown}\n"
 
 
-def chat_chunk(content: str | None, finish: str | None = None, usage: dict | None = None) -> dict:
-    """One `ChatCompletionChunk` as the spec shapes it."""
-    choices = (
-        []
-        if content is None
-        else [{"index": 0, "delta": {"role": "assistant", "content": content}, "finish_reason": finish}]
-    )
-    return {
-        "id": "c1",
-        "object": "chat.completion.chunk",
-        "created": 1,
-        "model": "m",
-        "choices": choices,
-        "usage": usage,
-    }
-
-
 def test_llm_streams_togethers_tokens(with_key: None, fake_together: FakeTogether) -> None:
     usage = {"prompt_tokens": 9, "completion_tokens": 3, "total_tokens": 12}
     fake_together.route(
@@ -247,10 +231,10 @@ def test_llm_streams_togethers_tokens(with_key: None, fake_together: FakeTogethe
         "/chat/completions",
         Reply.sse(
             [
-                chat_chunk("Hello"),
-                chat_chunk(", "),
-                chat_chunk("llama", finish="stop"),
-                chat_chunk(None, usage=usage),
+                chunk({"content": "Hello"}),
+                chunk({"content": ", "}),
+                chunk({"content": "llama"}, "stop"),
+                chunk(None, usage=usage),
             ]
         ),
     )

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from tests.support.sse import sse_frames
+
 
 @dataclass
 class Recorded:
@@ -47,10 +49,7 @@ class Reply:
     @classmethod
     def sse(cls, events: Iterable[Any], done: bool = True) -> Reply:
         """A server-sent-event stream of JSON events, ending with `[DONE]` unless `done` is False."""
-        chunks = [f"data: {json.dumps(event)}\n\n".encode() for event in events]
-        if done:
-            chunks.append(b"data: [DONE]\n\n")
-        return cls(200, {"Content-Type": "text/event-stream"}, chunks=chunks)
+        return cls(200, {"Content-Type": "text/event-stream"}, chunks=sse_frames(events, done))
 
 
 Handler = Callable[[Recorded], Reply]

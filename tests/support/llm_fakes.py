@@ -20,6 +20,7 @@ from dify_plugin.entities.model.llm import LLMResultChunk
 from models.llm.llm import TogetherLargeLanguageModel
 from models.llm.schema import chat_rules, customizable_schema
 from tests.conftest import API_KEY
+from tests.support.sse import sse_frames
 
 if TYPE_CHECKING:  # only an annotation: the fixtures must load where respx is not installed
     import respx
@@ -63,14 +64,17 @@ def usage(prompt: int, completion: int) -> dict[str, int]:
 
 
 def chunk(
-    delta: dict[str, Any] | None = None, finish_reason: str | None = None, usage: dict | None = None
+    delta: dict[str, Any] | None = None,
+    finish_reason: str | None = None,
+    usage: dict | None = None,
+    model: str = MODEL,
 ) -> dict:
     """A ChatCompletionChunk; `delta=None` gives the last chunk with empty `choices` (usage only)."""
     event: dict[str, Any] = {
         "id": "chatcmpl-8b43a5cf",
         "object": "chat.completion.chunk",
         "created": 1750000000,
-        "model": MODEL,
+        "model": model,
         "choices": [],
     }
     if delta is not None:
@@ -116,6 +120,7 @@ def response(
     content: str | None,
     finish_reason: str = "eos",
     usage: dict | None = None,
+    model: str = MODEL,
     **message: Any,
 ) -> dict:
     """A ChatCompletionResponse with one choice."""
@@ -123,7 +128,7 @@ def response(
         "id": "chatcmpl-9c1d",
         "object": "chat.completion",
         "created": 1750000000,
-        "model": MODEL,
+        "model": model,
         "prompt": [],
         "choices": [
             {
@@ -167,9 +172,7 @@ def completion_response(text: str, finish_reason: str = "eos", usage: dict | Non
 
 def sse(events: Iterable[dict], done: bool = True) -> httpx.Response:
     """A 200 event stream, one network chunk per event, ending with `[DONE]` unless `done` is False."""
-    pieces = [f"data: {json.dumps(event)}\n\n".encode() for event in events]
-    if done:
-        pieces.append(b"data: [DONE]\n\n")
+    pieces = sse_frames(events, done)
     return httpx.Response(200, headers={"content-type": "text/event-stream"}, stream=_Stream(pieces))
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from models.together.client import TogetherClient
+if TYPE_CHECKING:
+    from models.together.client import TogetherClient
 
 
 def sse_frames(events: Iterable[Any], done: bool = True) -> list[bytes]:

@@ -40,6 +40,8 @@ from models.together.client import (
 from models.together.errors import as_dify_error
 from tests.conftest import API_KEY
 from tests.support.fake_together import FakeTogether, Recorded, Reply
+from tests.support.sse import sse_body
+from tests.support.sse import streamed_events as events
 from tests.support.status_errors import STATUS_ERRORS
 
 BASE = DEFAULT_ENDPOINT_URL
@@ -51,17 +53,8 @@ def client(**extra: str) -> TogetherClient:
     return TogetherClient({"api_key": API_KEY, **extra})
 
 
-def events(tgc: TogetherClient, path: str, body: dict) -> Iterator[dict]:
-    """The stream's events one by one, as they arrive."""
-    for batch in tgc.stream_event_batches(path, body):
-        yield from batch
-
-
 def sse(*events: object, done: bool = True) -> bytes:
-    lines = [f"data: {json.dumps(event)}\n\n" for event in events]
-    if done:
-        lines.append("data: [DONE]\n\n")
-    return "".join(lines).encode()
+    return sse_body(events, done)
 
 
 def assert_clean(error: BaseException) -> None:

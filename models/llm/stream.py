@@ -30,14 +30,8 @@ from models.together.client import TruncatedStreamError
 
 logger = logging.getLogger(__name__)
 
-# Together's FinishReason values as Dify's: `eos` is an ordinary stop.
-FINISH_REASONS = {
-    "stop": "stop",
-    "eos": "stop",
-    "length": "length",
-    "tool_calls": "tool_calls",
-    "function_call": "tool_calls",
-}
+# Together's FinishReason values that Dify names otherwise (`eos` is an ordinary stop); the rest pass.
+FINISH_REASONS = {"eos": "stop", "function_call": "tool_calls"}
 
 # (usage Together reported or None, all text shown) → priced usage
 UsageFor = Callable[[Mapping[str, Any] | None, str], LLMUsage]
@@ -155,7 +149,7 @@ def stream_result(
         delta=LLMResultChunkDelta(
             index=index,
             message=AssistantPromptMessage(content=text, tool_calls=calls),
-            finish_reason="stop" if reply.stopped else _finish_reason(finish_reason),
+            finish_reason="stop" if reply.stopped else FINISH_REASONS.get(finish_reason, finish_reason),
             usage=usage_for(usage, reply.text + _arguments(calls)),
         ),
     )
@@ -196,12 +190,6 @@ def _chunk(model: str, index: int, text: str) -> LLMResultChunk:
     return LLMResultChunk.model_validate(
         {"model": model, "delta": {"index": index, "message": {"content": text, "tool_calls": []}}}
     )
-
-
-def _finish_reason(raw: str | None) -> str | None:
-    if raw is None:
-        return None
-    return FINISH_REASONS.get(raw, raw)
 
 
 def _arguments(calls: list[AssistantPromptMessage.ToolCall]) -> str:

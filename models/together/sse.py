@@ -21,14 +21,12 @@ MAX_JOINED_BYTES = 64 * 1024
 
 
 def iter_arrived(chunks: Iterable[bytes]) -> Iterator[bytes]:
-    """The chunks, each item joining those that arrived since the previous item (up to about
-    `MAX_JOINED_BYTES`).
+    """The chunks, each item joining those read since the previous one (up to `MAX_JOINED_BYTES`).
 
-    Together sends every event as its own HTTP chunk, and what the runtime does per message
-    costs as much as reading an event: a reader thread takes the chunks from the network as
-    they come, and each item is what it has read so far, so a burst becomes one item while a
-    lone chunk is handed on at once. An exception from `chunks` is raised after the chunks
-    before it. Closing this generator stops the reader after the chunk it is waiting for.
+    Together sends each event as its own HTTP chunk, and the runtime's cost per Dify message is
+    that of reading an event: a reader thread takes the chunks as they come, so a burst becomes
+    one item while a lone chunk is handed on at once. An exception from `chunks` is raised after
+    the chunks before it; closing this generator stops the reader after its current chunk.
     """
     ahead: queue.Queue[bytes | BaseException | None] = queue.Queue(maxsize=MAX_CHUNKS_AHEAD)
     stopped = threading.Event()
@@ -39,30 +37,25 @@ def iter_arrived(chunks: Iterable[bytes]) -> Iterator[bytes]:
                 ahead.put(chunk)
                 if stopped.is_set():
                     return
+            ahead.put(None)
         except BaseException as exc:  # noqa: BLE001 - raised in the consumer
             ahead.put(exc)
-        else:
-            ahead.put(None)
 
     threading.Thread(target=read, name="together-stream-reader", daemon=True).start()
     try:
         while True:
-            item = ahead.get()
-            joined: list[bytes] = []
-            size = 0
-            while isinstance(item, bytes):
-                joined.append(item)
-                size += len(item)
-                if size >= MAX_JOINED_BYTES or ahead.empty():
+            items, size = [ahead.get()], 0
+            while isinstance(items[-1], bytes) and (size := size + len(items[-1])) < MAX_JOINED_BYTES:
+                if ahead.empty() or len(items) > MAX_CHUNKS_AHEAD:
                     break
-                item = ahead.get_nowait()
-            else:  # the end of the stream, or the reader's exception
-                if joined:
-                    yield b"".join(joined)
-                if item is None:
-                    return
-                raise item
-            yield joined[0] if len(joined) == 1 else b"".join(joined)
+                items.append(ahead.get_nowait())
+            end = items.pop() if not isinstance(items[-1], bytes) else b""  # None, or the reader's error
+            if items:
+                yield items[0] if len(items) == 1 else b"".join(items)  # type: ignore[arg-type]
+            if end is None:
+                return
+            if end:
+                raise end
     finally:
         stopped.set()
         while not ahead.empty():  # a reader waiting for room takes its chunk and sees the stop
@@ -78,70 +71,62 @@ def iter_sse_batches(chunks: Iterable[bytes]) -> Iterator[list[str]]:
     Raises `InvokeServerUnavailableError` when a line is not UTF-8 (after the events before it) or
     when one event grows past `MAX_EVENT_BYTES`.
     """
-    event = _OpenEvent()
     pending = b""
+    data_lines: list[str] = []  # the data lines of an event whose blank line has not come yet
+    open_bytes = 0  # the size of that event so far (approximately: characters after a decode)
     for chunk in chunks:
         if not chunk:
             continue
         buffer = pending + chunk if pending else chunk
         end = buffer.rfind(b"\n") + 1
         pending = buffer[end:]
+        open_bytes += len(chunk)
         if not end:
-            event.check(len(pending))
+            _check_size(open_bytes)
             continue
         # One decode and one split per chunk, and a fast path for the usual one-line event, keep
         # the cost of a burst of small events close to that of reading it.
         text, error = _whole_lines(buffer[:end])
         *events, rest = text.split("\n\n")
+        if events:
+            open_bytes = len(rest) + len(pending)
+        _check_size(open_bytes)
         batch: list[str] = []
-        for block in events:
-            if not event.lines and block.startswith("data: ") and "\n" not in block:
-                batch.append(block[6:])
+        for event in events:
+            if not data_lines and event.startswith("data: ") and "\n" not in event:
+                batch.append(event[6:])
                 continue
-            for line in block.split("\n"):
-                event.take(line, batch)
-            event.take("", batch)
+            for line in event.split("\n"):
+                data_lines = _take_line(line, data_lines, batch)
+            data_lines = _take_line("", data_lines, batch)
         for line in rest.split("\n")[:-1]:  # an event still open; the last piece is after the final LF
-            event.take(line, batch)
-        event.check(len(pending))
+            data_lines = _take_line(line, data_lines, batch)
         if batch:
             yield batch
         if error:
             raise error
-    if event.lines:
-        yield ["\n".join(event.lines)]
+    if data_lines:
+        yield ["\n".join(data_lines)]
 
 
-class _OpenEvent:
-    """The data lines of the event whose blank line has not come yet, and their size."""
+def _check_size(open_bytes: int) -> None:
+    if open_bytes > MAX_EVENT_BYTES:
+        raise InvokeServerUnavailableError(
+            f"Together AI sent a stream event larger than {MAX_EVENT_BYTES // (1024 * 1024)} MiB"
+        )
 
-    def __init__(self) -> None:
-        self.lines: list[str] = []
-        self.size = 0
 
-    def take(self, line: str, batch: list[str]) -> None:
-        """Apply one line: a blank one moves the event's data to `batch`."""
-        if not line:
-            if self.lines:
-                batch.append(self.lines[0] if len(self.lines) == 1 else "\n".join(self.lines))
-                self.lines, self.size = [], 0
-            return
-        if line.startswith("data:"):
-            data = line[6:] if line.startswith(" ", 5) else line[5:]
-        elif line == "data":
-            data = ""
-        else:
-            return
-        self.lines.append(data)
-        self.size += len(data) + 1
-        self.check(0)
-
-    def check(self, partial_line: int) -> None:
-        """Raise once the event, with the part of a line still arriving, exceeds `MAX_EVENT_BYTES`."""
-        if self.size + partial_line > MAX_EVENT_BYTES:
-            raise InvokeServerUnavailableError(
-                f"Together AI sent a stream event larger than {MAX_EVENT_BYTES // (1024 * 1024)} MiB"
-            )
+def _take_line(line: str, data_lines: list[str], batch: list[str]) -> list[str]:
+    """Apply one line: a blank one moves the open event's data to `batch`. Returns the open data lines."""
+    if not line:
+        if data_lines:
+            batch.append(data_lines[0] if len(data_lines) == 1 else "\n".join(data_lines))
+        return []
+    if line.startswith("data:"):
+        data_lines.append(line[6:] if line.startswith(" ", 5) else line[5:])
+    elif line == "data":
+        data_lines.append("")
+    return data_lines
 
 
 def _whole_lines(block: bytes) -> tuple[str, InvokeServerUnavailableError | None]:

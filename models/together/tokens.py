@@ -9,10 +9,9 @@ from __future__ import annotations
 import threading
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    import tiktoken
+import tiktoken
+from tiktoken.load import load_tiktoken_bpe
 
 _CL100K_FILE = Path(__file__).with_name("data") / "cl100k_base.tiktoken"
 _CL100K_SHA256 = "223921b76ee99bde995b7ff738513eef100fb51d18c93597a113bcffe865b2a7"
@@ -23,11 +22,7 @@ _CL100K_PATTERN = (
 
 @cache
 def encoding() -> tiktoken.Encoding:
-    """The cl100k_base encoding, loaded once from the bundled file (tiktoken is imported here, off
-    the start-up path)."""
-    import tiktoken
-    from tiktoken.load import load_tiktoken_bpe
-
+    """The cl100k_base encoding, loaded once from the bundled file."""
     return tiktoken.Encoding(
         name="cl100k_base",
         pat_str=_CL100K_PATTERN,

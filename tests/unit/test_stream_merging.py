@@ -66,7 +66,15 @@ def test_chunks_that_have_arrived_are_joined() -> None:
     assert list(iter_arrived([b"a", b"b", b"c"])) == [b"abc"]
 
 
-def test_a_join_stops_near_the_byte_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_join_holds_at_most_the_chunks_read_ahead(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sse, "MAX_CHUNKS_AHEAD", 2)
+
+    joined = list(iter_arrived([b"a", b"b", b"c", b"d", b"e", b"f", b"g"]))
+
+    assert b"".join(joined) == b"abcdefg" and all(len(item) <= 3 for item in joined)
+
+
+def test_a_join_stops_at_the_byte_limit(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sse, "MAX_JOINED_BYTES", 4)
 
     assert list(iter_arrived([b"ab", b"cd", b"ef", b"g"])) == [b"abcd", b"efg"]

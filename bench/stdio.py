@@ -1,8 +1,8 @@
 """The plugin as Dify's daemon runs it (`python -m main` over stdio), reduced to what a benchmark needs:
 the time to the first heartbeat, one request at a time, and the process's memory.
 
-Replies are read as they come and not kept, so the reader's memory never weighs on the figures.
-See shared notes `dify-runtime.md` §4 for the protocol.
+Replies are read as they come and not kept, so the reader's memory never weighs on the figures;
+`tools/stdio_runtime.py` describes the protocol.
 """
 
 from __future__ import annotations

@@ -210,7 +210,7 @@ def _framing(paths: dict[str, Path], base_url: str, framing: str, runs: int) -> 
             f"({chunks[name]:,} chunks out)"
         )
         if name == "plugin":
-            target = f"≤ {THROUGHPUT_TARGET}× floor"
+            target = f"wall ≤ {THROUGHPUT_TARGET}× floor"
             rows.append(Row(f"{label}: {what}", result, target, wall_ratio <= THROUGHPUT_TARGET))
         else:
             rows.append(Row(f"{label}: {what}", result))

@@ -122,8 +122,7 @@ class SurrogateHalves:
             text, self._held = text[:-1], text[-1]
         return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
 
-    def flush(self) -> str:
-        """U+FFFD for a first half whose second never came, else nothing."""
+    def flush(self) -> str:  # U+FFFD for a first half whose second never came
         held, self._held = self._held, ""
         return "\ufffd" if held else ""
 

@@ -8,10 +8,8 @@ chunk with empty `choices`, a completion's finish reason on the choice or the ch
 Streamed contract: every chunk's content is a string (never None); text chunks carry no finish
 reason; one final chunk carries the held-back text, the whole tool calls, the mapped finish
 reason and the usage. A stream cut off before `[DONE]` is accepted only when a finish reason
-had already arrived; otherwise the `TruncatedStreamError` propagates.
-
-Events that arrived together (one read from the connection) become one chunk: a burst costs one
-Dify chunk instead of one per token, and no event ever waits for a later one.
+had already arrived; otherwise the `TruncatedStreamError` propagates. Events that arrived
+together become one chunk: a burst costs one Dify chunk, and no event waits for a later one.
 """
 
 from __future__ import annotations

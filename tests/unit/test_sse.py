@@ -31,7 +31,7 @@ FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCh
 texts = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\r"), max_size=60)
 
 
-def iter_sse_data(chunks: list[bytes]) -> Iterator[str]:
+def flat_data(chunks: list[bytes]) -> Iterator[str]:
     for batch in iter_sse_batches(chunks):
         yield from batch
 
@@ -63,7 +63,7 @@ def encode(events: list[str], newline: str, comments: bool) -> bytes:
 def test_valid_events_round_trip_under_any_chunking(
     events: list[str], newline: str, comments: bool, cuts: list[int]
 ) -> None:
-    assert list(iter_sse_data(split(encode(events, newline, comments), cuts))) == events
+    assert list(flat_data(split(encode(events, newline, comments), cuts))) == events
 
 
 @FUZZ
@@ -89,7 +89,7 @@ def test_arbitrary_bytes_raise_only_invoke_errors_and_chunking_does_not_matter(
 ) -> None:
     def decode(chunks: list[bytes]) -> list[str] | type[InvokeError]:
         try:
-            return list(iter_sse_data(chunks))
+            return list(flat_data(chunks))
         except InvokeError as exc:
             return type(exc)
 
@@ -99,7 +99,7 @@ def test_arbitrary_bytes_raise_only_invoke_errors_and_chunking_does_not_matter(
 @FUZZ
 @given(body=st.text(max_size=400).map(str.encode), cuts=st.lists(st.integers(min_value=0), max_size=12))
 def test_arbitrary_text_decodes_without_error(body: bytes, cuts: list[int]) -> None:
-    for data in iter_sse_data(split(body, cuts)):
+    for data in flat_data(split(body, cuts)):
         assert isinstance(data, str)
 
 
@@ -109,17 +109,17 @@ def test_field_forms() -> None:
         b"event: x\nid: 7\nretry: 10\n: note\ndata: a\ndata: b\n\n"
     )
 
-    assert list(iter_sse_data([body])) == ["no space", "", " two spaces", "a\nb"]
+    assert list(flat_data([body])) == ["no space", "", " two spaces", "a\nb"]
 
 
 def test_an_event_without_its_blank_line_is_kept_but_a_partial_line_is_not() -> None:
-    assert list(iter_sse_data([b"data: whole\n"])) == ["whole"]
-    assert list(iter_sse_data([b'data: {"par'])) == []
+    assert list(flat_data([b"data: whole\n"])) == ["whole"]
+    assert list(flat_data([b'data: {"par'])) == []
 
 
 def test_a_line_that_is_not_utf8_is_server_unavailable() -> None:
     with pytest.raises(InvokeServerUnavailableError, match="not UTF-8"):
-        list(iter_sse_data([b"data: \xff\xfe\n\n"]))
+        list(flat_data([b"data: \xff\xfe\n\n"]))
 
 
 # --- the client's event stream over arbitrary bodies ----------------------------------------------
@@ -179,7 +179,7 @@ def test_a_stream_without_line_breaks_is_cut_off_at_the_event_limit(monkeypatch:
     chunks = (b"data: " + b"x" * 300 for _ in range(10))
 
     with pytest.raises(InvokeServerUnavailableError, match="larger than"):
-        list(iter_sse_data(chunks))
+        list(flat_data(chunks))
 
 
 def test_an_event_of_many_short_lines_is_cut_off_at_the_event_limit(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -187,10 +187,10 @@ def test_an_event_of_many_short_lines_is_cut_off_at_the_event_limit(monkeypatch:
     chunks = (b"data: " + b"x" * 30 + b"\n" for _ in range(100))  # each line short, no blank line
 
     with pytest.raises(InvokeServerUnavailableError, match="larger than"):
-        list(iter_sse_data(chunks))
+        list(flat_data(chunks))
 
 
 def test_events_under_the_limit_pass_however_many_there_are(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sse, "MAX_EVENT_BYTES", 1000)
 
-    assert list(iter_sse_data([b"data: " + b"x" * 900 + b"\n\n"] * 50)) == ["x" * 900] * 50
+    assert list(flat_data([b"data: " + b"x" * 900 + b"\n\n"] * 50)) == ["x" * 900] * 50

@@ -60,12 +60,9 @@ class TogetherModerationModel(TogetherModelMixin, ModerationModel):
         for number, piece in enumerate(pieces, 1):
             verdict = guard_verdict(model, client.post_json("/chat/completions", guard_request(model, piece)))
             if verdict.unsafe:
+                named = ",".join(verdict.categories) or "none given"
                 logger.debug(
-                    "%s flagged piece %d of %d as unsafe, categories: %s",
-                    model,
-                    number,
-                    len(pieces),
-                    ",".join(verdict.categories) or "none given",
+                    "%s flagged piece %d of %d as unsafe, categories: %s", model, number, len(pieces), named
                 )
                 return True
         return False
@@ -81,14 +78,10 @@ class TogetherModerationModel(TogetherModelMixin, ModerationModel):
     def get_customizable_model_schema(self, model: str, credentials: Mapping) -> AIModelEntity:
         """A customizable guard model's schema from its `max_characters_per_chunk` and `max_chunks`
         credentials."""
+        chars = whole_number(credentials, "max_characters_per_chunk", DEFAULT_MAX_CHARACTERS_PER_CHUNK)
+        chunks = whole_number(credentials, "max_chunks", DEFAULT_MAX_CHUNKS)
         return self.customizable_entity(
-            model,
-            {
-                ModelPropertyKey.MAX_CHARACTERS_PER_CHUNK: whole_number(
-                    credentials, "max_characters_per_chunk", DEFAULT_MAX_CHARACTERS_PER_CHUNK
-                ),
-                ModelPropertyKey.MAX_CHUNKS: whole_number(credentials, "max_chunks", DEFAULT_MAX_CHUNKS),
-            },
+            model, {ModelPropertyKey.MAX_CHARACTERS_PER_CHUNK: chars, ModelPropertyKey.MAX_CHUNKS: chunks}
         )
 
     def _limits(self, model: str, credentials: dict) -> tuple[int, int]:

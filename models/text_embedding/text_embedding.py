@@ -22,12 +22,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from dify_plugin import TextEmbeddingModel
-from dify_plugin.entities.model import (
-    AIModelEntity,
-    EmbeddingInputType,
-    ModelPropertyKey,
-    PriceType,
-)
+from dify_plugin.entities.model import AIModelEntity, EmbeddingInputType, ModelPropertyKey, PriceType
 from dify_plugin.entities.model.text_embedding import EmbeddingUsage, TextEmbeddingResult
 from dify_plugin.errors.model import InvokeServerUnavailableError
 
@@ -70,9 +65,8 @@ class TogetherTextEmbeddingModel(TogetherModelMixin, TextEmbeddingModel):
             vectors += _vectors(payload, len(batch))
             reported = _reported_tokens(payload)
             tokens += sum(map(count_tokens, batch)) if reported is None else reported
-        result = TextEmbeddingResult(
-            model=model, embeddings=vectors, usage=self._usage(model, credentials, tokens)
-        )
+        usage = self._usage(model, credentials, tokens)
+        result = TextEmbeddingResult(model=model, embeddings=vectors, usage=usage)
         self.ensure_fits_one_reply(result, "max_chunks", floats="embeddings")
         return result
 
@@ -87,14 +81,10 @@ class TogetherTextEmbeddingModel(TogetherModelMixin, TextEmbeddingModel):
 
     def get_customizable_model_schema(self, model: str, credentials: Mapping) -> AIModelEntity:
         """A customizable model's schema from its `context_size` and `max_chunks` credentials."""
+        context_size = whole_number(credentials, "context_size", DEFAULT_CONTEXT_SIZE)
+        max_chunks = whole_number(credentials, "max_chunks", DEFAULT_MAX_CHUNKS)
         return self.customizable_entity(
-            model,
-            {
-                ModelPropertyKey.CONTEXT_SIZE: whole_number(
-                    credentials, "context_size", DEFAULT_CONTEXT_SIZE
-                ),
-                ModelPropertyKey.MAX_CHUNKS: whole_number(credentials, "max_chunks", DEFAULT_MAX_CHUNKS),
-            },
+            model, {ModelPropertyKey.CONTEXT_SIZE: context_size, ModelPropertyKey.MAX_CHUNKS: max_chunks}
         )
 
     def _usage(self, model: str, credentials: dict, tokens: int) -> EmbeddingUsage:

@@ -17,7 +17,7 @@ import random
 import re
 import time
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -152,7 +152,7 @@ class TogetherClient:
         (`sse.iter_arrived`) as one list, never empty. Raises, after the events before it, the mapped
         `InvokeError` for an `error` event and `TruncatedStreamError` for a stream without `[DONE]`.
         """
-        with self._open("POST", path, json=body) as response, self._reading():
+        with closing(self._send("POST", path, json=body)) as response, self._reading():
             for batch in iter_sse_batches(iter_arrived(self._event_stream(response))):
                 done = "[DONE]" in batch
                 if done:
@@ -188,7 +188,7 @@ class TogetherClient:
         A JSON answer where bytes were asked for is Together's error object sent with HTTP 200:
         it raises the mapped `InvokeError` instead of being passed on as data.
         """
-        with self._open("POST", path, json=body) as response, self._reading():
+        with closing(self._send("POST", path, json=body)) as response, self._reading():
             if response.headers.get("content-type", "").startswith("application/json"):
                 whole = self._read_whole(response)
                 _raise_for_error_object(whole, self._api_key)
@@ -207,14 +207,6 @@ class TogetherClient:
         raise InvokeServerUnavailableError(
             f"{self.base_url} answered a streamed request with {kind}, not an event stream: {snippet!r}"
         )
-
-    @contextmanager
-    def _open(self, method: str, path: str, **kwargs: Any) -> Iterator[httpx.Response]:
-        response = self._send(method, path, **kwargs)
-        try:
-            yield response
-        finally:
-            response.close()
 
     def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """Send with retries; return a response whose status is below 300 and whose body is unread."""
@@ -243,17 +235,14 @@ class TogetherClient:
 
     def _error_for(self, response: httpx.Response) -> InvokeError:
         """The error a redirect or a failed status stands for; closes the response."""
-        try:
-            if response.status_code < 400:  # a redirect: endpoint_url is not where the API answers
-                target = redact(response.headers.get("location", "an unnamed address"), self._api_key)
-                return InvokeBadRequestError(
-                    f"{self.base_url} redirects (HTTP {response.status_code}) to {target}: "
-                    "set endpoint_url to the address the API answers at"
-                )
-            with self._reading():
-                body = self._read_whole(response)
-        finally:
+        if response.status_code < 400:  # a redirect: endpoint_url is not where the API answers
             response.close()
+            target = redact(response.headers.get("location", "an unnamed address"), self._api_key)
+            return InvokeBadRequestError(
+                f"{self.base_url} redirects (HTTP {response.status_code}) to {target}: "
+                "set endpoint_url to the address the API answers at"
+            )
+        body = self._read_whole(response)
         return error_for_response(
             response.status_code, response.reason_phrase, response.headers, body, self._api_key
         )
@@ -278,11 +267,7 @@ class TogetherClient:
             ) from None
 
     def _json(self, response: httpx.Response) -> Any:
-        try:
-            with self._reading():
-                body = self._read_whole(response)
-        finally:
-            response.close()
+        body = self._read_whole(response)
         if not body.strip():
             raise InvokeServerUnavailableError(
                 f"Together AI returned an empty body (HTTP {response.status_code})"
@@ -299,17 +284,18 @@ class TogetherClient:
         return payload
 
     def _read_whole(self, response: httpx.Response) -> bytes:
-        """The body of a response that is not a stream, which must arrive within `read_timeout`:
-        a server sending a byte now and then would otherwise hold the call forever."""
+        """The body of a response that is not a stream, which must arrive within `read_timeout` (a
+        server sending a byte now and then would otherwise hold the call forever); closes the response."""
         deadline = time.monotonic() + self.read_timeout
         parts: list[bytes] = []
-        for part in response.iter_bytes():
-            parts.append(part)
-            if time.monotonic() > deadline:
-                raise InvokeConnectionError(
-                    f"Connection to Together AI at {self.base_url} timed out: the answer took longer "
-                    f"than read_timeout ({self.read_timeout:g} s) to arrive"
-                )
+        with closing(response), self._reading():
+            for part in response.iter_bytes():
+                parts.append(part)
+                if time.monotonic() > deadline:
+                    raise InvokeConnectionError(
+                        f"Connection to Together AI at {self.base_url} timed out: the answer took longer "
+                        f"than read_timeout ({self.read_timeout:g} s) to arrive"
+                    )
         return b"".join(parts)
 
     @contextmanager
@@ -366,10 +352,8 @@ def _retry_wait(response: httpx.Response, error: InvokeError, attempt: int) -> f
     """
     status, headers = response.status_code, response.headers
     verdict = headers.get("x-should-retry", "").strip().lower()
-    retryable = status in RETRY_STATUSES or (verdict == "true" and status >= 500)
-    if attempt >= MAX_ATTEMPTS or not retryable or verdict == "false":
-        return None
-    if isinstance(error, InvokeBadRequestError):
+    retryable = (status in RETRY_STATUSES or (verdict == "true" and status >= 500)) and verdict != "false"
+    if attempt >= MAX_ATTEMPTS or not retryable or isinstance(error, InvokeBadRequestError):
         return None
     hinted = _seconds_from_header(headers.get("retry-after-ms"))
     if hinted is not None:

@@ -67,10 +67,8 @@ class TogetherTTSModel(TogetherModelMixin, TTSModel):
         unknown.
         """
         schema = self.get_model_schema(model, credentials)
-        declared = (
-            declared_voices(schema.model_properties.get(ModelPropertyKey.VOICES) or []) if schema else []
-        )
-        voices = merge_voices(declared, self._live_voice_names(model, credentials))
+        entries = schema.model_properties.get(ModelPropertyKey.VOICES) or [] if schema else []
+        voices = merge_voices(declared_voices(entries), self._live_voice_names(model, credentials))
         return [voice.as_dify() for voice in for_language(voices, language)]
 
     def get_customizable_model_schema(self, model: str, credentials: Mapping) -> AIModelEntity:
@@ -84,14 +82,13 @@ class TogetherTTSModel(TogetherModelMixin, TTSModel):
             [default_voice, *(n.strip() for n in str(credentials.get("voices") or "").split(","))]
         )
         names.pop("", None)
+        word_limit = whole_number(credentials, "word_limit", DEFAULT_WORD_LIMIT, MAX_WORD_LIMIT)
         return self.customizable_entity(
             model,
             {
                 **({ModelPropertyKey.DEFAULT_VOICE: default_voice} if default_voice else {}),
                 ModelPropertyKey.VOICES: [{"mode": name, "name": name, "language": []} for name in names],
-                ModelPropertyKey.WORD_LIMIT: whole_number(
-                    credentials, "word_limit", DEFAULT_WORD_LIMIT, MAX_WORD_LIMIT
-                ),
+                ModelPropertyKey.WORD_LIMIT: word_limit,
                 ModelPropertyKey.AUDIO_TYPE: AUDIO_FORMAT,
                 ModelPropertyKey.MAX_WORKERS: 1,
             },

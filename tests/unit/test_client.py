@@ -16,14 +16,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 import yaml
-from dify_plugin.errors.model import (
-    InvokeAuthorizationError,
-    InvokeBadRequestError,
-    InvokeConnectionError,
-    InvokeError,
-    InvokeRateLimitError,
-    InvokeServerUnavailableError,
-)
+from dify_plugin.errors import model as dify
 
 respx = pytest.importorskip("respx")
 
@@ -68,7 +61,7 @@ def assert_clean(error: BaseException) -> None:
 def test_error_without_a_body_falls_back_to_the_reason_phrase() -> None:
     respx.get(f"{BASE}/models").mock(return_value=httpx.Response(504))
 
-    with pytest.raises(InvokeServerUnavailableError, match=r"Gateway Timeout \(HTTP 504\)"):
+    with pytest.raises(dify.InvokeServerUnavailableError, match=r"Gateway Timeout \(HTTP 504\)"):
         client().get_json("/models")
 
 
@@ -78,7 +71,7 @@ def test_old_error_fields_are_read() -> None:
         return_value=httpx.Response(400, json={"error": {"error": VENDOR, "error_type": "invalid_request"}})
     )
 
-    with pytest.raises(InvokeBadRequestError, match="must be at most 4096"):
+    with pytest.raises(dify.InvokeBadRequestError, match="must be at most 4096"):
         client().get_json("/models")
 
 
@@ -86,7 +79,7 @@ def test_old_error_fields_are_read() -> None:
 def test_a_huge_error_page_is_shortened() -> None:
     respx.get(f"{BASE}/models").mock(return_value=httpx.Response(500, text="boom " * 10_000))
 
-    with pytest.raises(InvokeServerUnavailableError) as caught:
+    with pytest.raises(dify.InvokeServerUnavailableError) as caught:
         client().get_json("/models")
 
     assert len(str(caught.value)) < 1200
@@ -104,9 +97,9 @@ def test_a_huge_error_page_is_shortened() -> None:
 def test_a_body_json_cannot_carry_is_a_bad_request_and_is_not_sent(body: dict, message: str) -> None:
     route = respx.post(f"{BASE}/chat/completions").mock(return_value=httpx.Response(200, json={}))
 
-    with pytest.raises(InvokeBadRequestError, match=message):
+    with pytest.raises(dify.InvokeBadRequestError, match=message):
         client().post_json("/chat/completions", body)
-    with pytest.raises(InvokeBadRequestError, match=message):
+    with pytest.raises(dify.InvokeBadRequestError, match=message):
         next(events(client(), "/chat/completions", body))
 
     assert not route.called
@@ -119,18 +112,18 @@ def test_a_body_json_cannot_carry_is_a_bad_request_and_is_not_sent(body: dict, m
 @pytest.mark.parametrize(
     ("payload", "expected"),
     [
-        ({"error": {"message": VENDOR, "type": "invalid_request_error"}}, InvokeBadRequestError),
+        ({"error": {"message": VENDOR, "type": "invalid_request_error"}}, dify.InvokeBadRequestError),
         (
             {"error": {"message": VENDOR, "type": "rate_limit", "code": "dynamic_request_limited"}},
-            InvokeRateLimitError,
+            dify.InvokeRateLimitError,
         ),
-        ({"error": {"message": VENDOR, "code": "invalid_api_key"}}, InvokeAuthorizationError),
-        ({"error": {"message": VENDOR, "status": 503}}, InvokeServerUnavailableError),
-        ({"error": {"message": VENDOR}}, InvokeServerUnavailableError),
-        ({"error": VENDOR}, InvokeServerUnavailableError),
+        ({"error": {"message": VENDOR, "code": "invalid_api_key"}}, dify.InvokeAuthorizationError),
+        ({"error": {"message": VENDOR, "status": 503}}, dify.InvokeServerUnavailableError),
+        ({"error": {"message": VENDOR}}, dify.InvokeServerUnavailableError),
+        ({"error": VENDOR}, dify.InvokeServerUnavailableError),
     ],
 )
-def test_a_200_carrying_an_error_object_raises(payload: dict, expected: type[InvokeError]) -> None:
+def test_a_200_carrying_an_error_object_raises(payload: dict, expected: type[dify.InvokeError]) -> None:
     respx.post(f"{BASE}/embeddings").mock(return_value=httpx.Response(200, json=payload))
 
     with pytest.raises(expected, match="must be at most 4096"):
@@ -144,7 +137,7 @@ def test_a_200_carrying_an_error_object_raises(payload: dict, expected: type[Inv
 def test_an_empty_or_malformed_200_is_server_unavailable(body: bytes, message: str) -> None:
     respx.post(f"{BASE}/rerank").mock(return_value=httpx.Response(200, content=body))
 
-    with pytest.raises(InvokeServerUnavailableError, match=message):
+    with pytest.raises(dify.InvokeServerUnavailableError, match=message):
         client().post_json("/rerank", {})
 
 
@@ -171,7 +164,7 @@ def test_connect_failures_are_retried_then_connection_errors(
 ) -> None:
     route = respx.get(f"{BASE}/models").mock(side_effect=exc)
 
-    with pytest.raises(InvokeConnectionError, match=words) as caught:
+    with pytest.raises(dify.InvokeConnectionError, match=words) as caught:
         client().get_json("/models")
 
     assert route.call_count == MAX_ATTEMPTS
@@ -197,7 +190,7 @@ def test_failures_after_the_request_was_sent_are_not_retried(
     # The request may have reached Together (and cost tokens); sending it again is not ours to decide.
     route = respx.post(f"{BASE}/chat/completions").mock(side_effect=exc)
 
-    with pytest.raises(InvokeConnectionError) as caught:
+    with pytest.raises(dify.InvokeConnectionError) as caught:
         client().post_json("/chat/completions", {})
 
     assert route.call_count == 1
@@ -214,7 +207,7 @@ def _closed_port() -> int:
 def test_connection_refused_on_a_real_socket(no_retry_waits: list[float]) -> None:
     endpoint = f"http://127.0.0.1:{_closed_port()}/v1"
 
-    with pytest.raises(InvokeConnectionError, match="127.0.0.1") as caught:
+    with pytest.raises(dify.InvokeConnectionError, match="127.0.0.1") as caught:
         client(endpoint_url=endpoint).get_json("/models")
 
     assert len(no_retry_waits) == MAX_ATTEMPTS - 1
@@ -236,7 +229,7 @@ def test_timeout_before_the_first_byte(fake_together: FakeTogether, stall: threa
 
     fake_together.route("POST", "/chat/completions", slow)
 
-    with pytest.raises(InvokeConnectionError, match="timed out") as caught:
+    with pytest.raises(dify.InvokeConnectionError, match="timed out") as caught:
         client(endpoint_url=fake_together.base_url, read_timeout="0.2").post_json("/chat/completions", {})
 
     assert len(fake_together.requests) == 1
@@ -256,7 +249,7 @@ def test_timeout_between_stream_events(fake_together: FakeTogether, stall: threa
     )
     received = []
 
-    with pytest.raises(InvokeConnectionError, match="timed out"):
+    with pytest.raises(dify.InvokeConnectionError, match="timed out"):
         for event in events(
             client(endpoint_url=fake_together.base_url, read_timeout="0.2"), "/chat/completions", {}
         ):
@@ -273,7 +266,7 @@ def test_reset_mid_body(fake_together: FakeTogether) -> None:
         Reply(200, {"Content-Type": "application/json"}, chunks=[b'{"data": [{"emb'], reset=True),
     )
 
-    with pytest.raises(InvokeConnectionError) as caught:
+    with pytest.raises(dify.InvokeConnectionError) as caught:
         client(endpoint_url=fake_together.base_url).post_json("/embeddings", {})
 
     assert len(fake_together.requests) == 1
@@ -289,7 +282,7 @@ def test_reset_mid_stream_is_not_retried_and_not_a_success(fake_together: FakeTo
     )
     received = []
 
-    with pytest.raises(InvokeConnectionError):
+    with pytest.raises(dify.InvokeConnectionError):
         for event in events(client(endpoint_url=fake_together.base_url), "/chat/completions", {}):
             received.append(event)
 
@@ -304,7 +297,7 @@ def test_reset_mid_audio_stream(fake_together: FakeTogether) -> None:
         Reply(200, {"Content-Type": "audio/mpeg"}, chunks=[b"ID3" + b"\0" * 100], reset=True),
     )
 
-    with pytest.raises(InvokeConnectionError):
+    with pytest.raises(dify.InvokeConnectionError):
         b"".join(client(endpoint_url=fake_together.base_url).stream_bytes("/audio/speech", {}))
 
     assert len(fake_together.requests) == 1
@@ -346,7 +339,7 @@ def test_stream_error_event_raises_the_mapped_error_after_what_came_before() -> 
     respx.post(f"{BASE}/chat/completions").mock(return_value=httpx.Response(200, content=sse(first, error)))
     received = []
 
-    with pytest.raises(InvokeRateLimitError, match="Rate limit exceeded for model"):
+    with pytest.raises(dify.InvokeRateLimitError, match="Rate limit exceeded for model"):
         for event in events(client(), "/chat/completions", {}):
             received.append(event)
 
@@ -365,7 +358,7 @@ def test_truncated_stream_is_a_connection_error() -> None:
         for event in events(client(), "/chat/completions", {}):
             received.append(event)
 
-    assert isinstance(caught.value, InvokeConnectionError)
+    assert isinstance(caught.value, dify.InvokeConnectionError)
     assert received == [first]
 
 
@@ -385,7 +378,7 @@ def test_a_stream_event_that_is_not_a_json_object_is_server_unavailable(data: st
         return_value=httpx.Response(200, content=f"data: {data}\n\ndata: [DONE]\n\n".encode())
     )
 
-    with pytest.raises(InvokeServerUnavailableError, match="malformed stream event"):
+    with pytest.raises(dify.InvokeServerUnavailableError, match="malformed stream event"):
         list(events(client(), "/chat/completions", {}))
 
 
@@ -397,7 +390,7 @@ def test_a_failed_stream_request_raises_before_any_event() -> None:
         )
     )
 
-    with pytest.raises(InvokeBadRequestError, match=REQUEST_ID):
+    with pytest.raises(dify.InvokeBadRequestError, match=REQUEST_ID):
         next(events(client(), "/chat/completions", {}))
 
 
@@ -417,7 +410,7 @@ def test_stream_bytes_raises_the_error_object_of_a_json_200() -> None:
     payload = {"error": {"message": f"voice not found for key {API_KEY}", "type": "invalid_request_error"}}
     respx.post(f"{BASE}/audio/speech").mock(return_value=httpx.Response(200, json=payload))
 
-    with pytest.raises(InvokeBadRequestError, match="voice not found") as caught:
+    with pytest.raises(dify.InvokeBadRequestError, match="voice not found") as caught:
         list(client().stream_bytes("/audio/speech", {}))
 
     assert_clean(caught.value)
@@ -434,10 +427,10 @@ def test_stream_bytes_passes_other_json_on_as_data() -> None:
 
 
 def test_a_truncated_stream_reaches_dify_under_a_name_it_knows() -> None:
-    # The SDK sends `type(error).__name__`; Dify maps only its five InvokeError names.
+    # The SDK sends `type(error).__name__`; Dify maps only its five dify.InvokeError names.
     error = as_dify_error(TruncatedStreamError("cut off"))
 
-    assert type(error) is InvokeConnectionError
+    assert type(error) is dify.InvokeConnectionError
     assert str(error) == "cut off"
 
 
@@ -464,7 +457,7 @@ def test_retries_are_bounded(no_retry_waits: list[float]) -> None:
         return_value=httpx.Response(429, json={"error": {"message": "slow down"}})
     )
 
-    with pytest.raises(InvokeRateLimitError, match="slow down"):
+    with pytest.raises(dify.InvokeRateLimitError, match="slow down"):
         client().get_json("/models")
 
     assert route.call_count == MAX_ATTEMPTS == 3
@@ -475,7 +468,7 @@ def test_retries_are_bounded(no_retry_waits: list[float]) -> None:
 def test_backoff_grows_with_jitter_without_hints(no_retry_waits: list[float]) -> None:
     respx.get(f"{BASE}/models").mock(return_value=httpx.Response(503))
 
-    with pytest.raises(InvokeServerUnavailableError):
+    with pytest.raises(dify.InvokeServerUnavailableError):
         client().get_json("/models")
 
     first, second = no_retry_waits
@@ -544,7 +537,7 @@ def test_a_longer_requested_wait_than_we_spend_is_reported_at_once(no_retry_wait
         )
     )
 
-    with pytest.raises(InvokeRateLimitError, match="per-minute limit"):
+    with pytest.raises(dify.InvokeRateLimitError, match="per-minute limit"):
         client().get_json("/models")
 
     assert route.call_count == 1
@@ -615,7 +608,7 @@ def test_endpoint_url_is_normalised(given: str | None, expected: str) -> None:
     ],
 )
 def test_endpoint_url_junk_is_a_bad_request(junk: str) -> None:
-    with pytest.raises(InvokeBadRequestError, match="http or https"):
+    with pytest.raises(dify.InvokeBadRequestError, match="http or https"):
         normalize_endpoint_url(junk)
 
 
@@ -639,7 +632,7 @@ def test_read_timeout(given: object, expected: float) -> None:
 
 @pytest.mark.parametrize("bad", ["soon", "0", "-1", "3601", "nan", "inf", [], {}, True])
 def test_read_timeout_out_of_range_is_a_bad_request(bad: object) -> None:
-    with pytest.raises(InvokeBadRequestError, match="read_timeout"):
+    with pytest.raises(dify.InvokeBadRequestError, match="read_timeout"):
         read_timeout_from({"read_timeout": bad})
 
 
@@ -701,7 +694,7 @@ def test_a_redirect_names_where_it_points_and_is_not_followed(no_retry_waits: li
     )
 
     with pytest.raises(
-        InvokeBadRequestError, match=r"redirects \(HTTP 301\) to https://api.together.xyz/v1/models"
+        dify.InvokeBadRequestError, match=r"redirects \(HTTP 301\) to https://api.together.xyz/v1/models"
     ):
         client().get_json("/models")
 
@@ -716,7 +709,7 @@ def test_a_stream_answered_with_something_else_quotes_it_without_the_key() -> No
         )
     )
 
-    with pytest.raises(InvokeServerUnavailableError, match="text/html, not an event stream") as caught:
+    with pytest.raises(dify.InvokeServerUnavailableError, match="text/html, not an event stream") as caught:
         list(events(client(), "/chat/completions", {}))
 
     assert "Login required [REDACTED]" in str(caught.value)
@@ -736,7 +729,7 @@ def test_a_blocking_answer_must_arrive_whole_within_read_timeout(
     )
     started = time.monotonic()
 
-    with pytest.raises(InvokeConnectionError, match=r"longer than read_timeout \(0.3 s\)"):
+    with pytest.raises(dify.InvokeConnectionError, match=r"longer than read_timeout \(0.3 s\)"):
         client(endpoint_url=fake_together.base_url, read_timeout="0.3").post_json("/embeddings", {})
 
     assert time.monotonic() - started < 2
@@ -756,13 +749,13 @@ def test_headers_carry_the_key_and_the_manifest_version() -> None:
 
 @pytest.mark.parametrize("key", [None, "", "   "])
 def test_a_missing_key_is_an_authorization_error(key: str | None) -> None:
-    with pytest.raises(InvokeAuthorizationError, match="API key is missing"):
+    with pytest.raises(dify.InvokeAuthorizationError, match="API key is missing"):
         TogetherClient({"api_key": key})
 
 
 @pytest.mark.parametrize("key", [123456789012, True, ["tgp_v1_abc"], {"key": "tgp_v1_abc"}])
 def test_a_key_that_is_not_text_is_an_authorization_error_that_does_not_echo_it(key: object) -> None:
-    with pytest.raises(InvokeAuthorizationError, match="must be text") as caught:
+    with pytest.raises(dify.InvokeAuthorizationError, match="must be text") as caught:
         TogetherClient({"api_key": key})
 
     assert str(key) not in str(caught.value)
@@ -770,7 +763,7 @@ def test_a_key_that_is_not_text_is_an_authorization_error_that_does_not_echo_it(
 
 @pytest.mark.parametrize("url", [8080, True, ["https://api.together.ai"], {"url": "x"}])
 def test_an_endpoint_url_that_is_not_text_is_a_bad_request(url: object) -> None:
-    with pytest.raises(InvokeBadRequestError, match="endpoint_url must be an http or https URL"):
+    with pytest.raises(dify.InvokeBadRequestError, match="endpoint_url must be an http or https URL"):
         TogetherClient({"api_key": API_KEY, "endpoint_url": url})
 
 
@@ -795,7 +788,7 @@ def test_a_key_echoed_by_the_server_is_redacted(status: int) -> None:
         )
     )
 
-    with pytest.raises(InvokeError) as caught:
+    with pytest.raises(dify.InvokeError) as caught:
         client().post_json("/chat/completions", {})
 
     assert "Invalid API key provided: [REDACTED]" in str(caught.value)
@@ -813,7 +806,7 @@ def test_a_key_echoed_by_the_server_is_redacted(status: int) -> None:
 def test_a_key_echoed_in_a_200_is_redacted(body: bytes) -> None:
     respx.post(f"{BASE}/embeddings").mock(return_value=httpx.Response(200, content=body))
 
-    with pytest.raises(InvokeError) as caught:
+    with pytest.raises(dify.InvokeError) as caught:
         client().post_json("/embeddings", {})
 
     assert_clean(caught.value)
@@ -826,7 +819,7 @@ def test_a_key_echoed_in_a_stream_is_redacted(data: str) -> None:
         return_value=httpx.Response(200, content=f"data: {data}\n\n".encode())
     )
 
-    with pytest.raises(InvokeError) as caught:
+    with pytest.raises(dify.InvokeError) as caught:
         list(events(client(), "/chat/completions", {}))
 
     assert_clean(caught.value)
@@ -844,7 +837,7 @@ def test_a_key_echoed_in_a_stream_is_redacted(data: str) -> None:
 def test_a_key_that_cannot_be_a_header_is_an_authorization_error_that_does_not_echo_it(key: str) -> None:
     with respx.mock(assert_all_called=False) as router:
         router.get(f"{BASE}/models").mock(return_value=httpx.Response(200, json=[]))
-        with pytest.raises(InvokeAuthorizationError) as caught:
+        with pytest.raises(dify.InvokeAuthorizationError) as caught:
             TogetherClient({"api_key": key}).get_json("/models")
         assert not router.calls
 

@@ -5,14 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from dify_plugin.errors.model import (
-    InvokeAuthorizationError,
-    InvokeBadRequestError,
-    InvokeConnectionError,
-    InvokeError,
-    InvokeRateLimitError,
-    InvokeServerUnavailableError,
-)
+from dify_plugin.errors import model as dify
 
 from models.together.errors import (
     REDACTED,
@@ -75,7 +68,7 @@ def test_long_messages_are_cut() -> None:
 def test_response_error_quotes_message_status_and_request_id() -> None:
     error = error_for_response(401, "Unauthorized", {"x-request-id": "abc-123"}, UNAUTHORIZED, KEY)
 
-    assert isinstance(error, InvokeAuthorizationError)
+    assert isinstance(error, dify.InvokeAuthorizationError)
     assert str(error) == (
         "Together AI: Invalid API key provided. You can find your API key at "
         "https://api.together.xyz/settings/api-keys. (HTTP 401, request id abc-123)"
@@ -89,22 +82,22 @@ def test_response_error_without_body_or_reason() -> None:
 @pytest.mark.parametrize(
     ("payload", "cls"),
     [
-        ({"error": {"message": "m", "status": 429}}, InvokeRateLimitError),
-        ({"error": {"message": "m", "code": "401"}}, InvokeAuthorizationError),
-        ({"error": {"message": "m"}, "status_code": 422}, InvokeBadRequestError),
-        ({"error": {"message": "m", "type": "dynamic_token_limited"}}, InvokeRateLimitError),
-        ({"error": {"message": "m", "error_type": "credit_limit"}}, InvokeAuthorizationError),  # as 402
-        ({"error": {"message": "m", "type": "permission_denied"}}, InvokeBadRequestError),  # as 403
-        ({"error": {"message": "m", "type": "request_timeout"}}, InvokeConnectionError),  # as 408
-        ({"error": {"message": "m", "status": 408}}, InvokeConnectionError),
-        ({"error": {"message": "m", "type": "authentication_error"}}, InvokeAuthorizationError),
-        ({"error": {"message": "m", "code": "context_length_exceeded"}}, InvokeBadRequestError),
-        ({"error": {"message": "m", "type": "server_error"}}, InvokeServerUnavailableError),
-        ({"error": {"message": "m", "code": 200}}, InvokeServerUnavailableError),  # not an error status
-        ({"error": "m"}, InvokeServerUnavailableError),
+        ({"error": {"message": "m", "status": 429}}, dify.InvokeRateLimitError),
+        ({"error": {"message": "m", "code": "401"}}, dify.InvokeAuthorizationError),
+        ({"error": {"message": "m"}, "status_code": 422}, dify.InvokeBadRequestError),
+        ({"error": {"message": "m", "type": "dynamic_token_limited"}}, dify.InvokeRateLimitError),
+        ({"error": {"message": "m", "error_type": "credit_limit"}}, dify.InvokeAuthorizationError),  # as 402
+        ({"error": {"message": "m", "type": "permission_denied"}}, dify.InvokeBadRequestError),  # as 403
+        ({"error": {"message": "m", "type": "request_timeout"}}, dify.InvokeConnectionError),  # as 408
+        ({"error": {"message": "m", "status": 408}}, dify.InvokeConnectionError),
+        ({"error": {"message": "m", "type": "authentication_error"}}, dify.InvokeAuthorizationError),
+        ({"error": {"message": "m", "code": "context_length_exceeded"}}, dify.InvokeBadRequestError),
+        ({"error": {"message": "m", "type": "server_error"}}, dify.InvokeServerUnavailableError),
+        ({"error": {"message": "m", "code": 200}}, dify.InvokeServerUnavailableError),  # not an error status
+        ({"error": "m"}, dify.InvokeServerUnavailableError),
     ],
 )
-def test_payload_error_class(payload: dict, cls: type[InvokeError]) -> None:
+def test_payload_error_class(payload: dict, cls: type[dify.InvokeError]) -> None:
     error = error_for_payload(payload, KEY)
 
     assert type(error) is cls
@@ -114,7 +107,7 @@ def test_payload_error_class(payload: dict, cls: type[InvokeError]) -> None:
 def test_a_message_saying_permission_is_classed_as_a_403() -> None:
     error = error_for_payload({"error": {"message": "You lack permission to use this model"}}, KEY)
 
-    assert type(error) is InvokeBadRequestError
+    assert type(error) is dify.InvokeBadRequestError
 
 
 @pytest.mark.parametrize(
@@ -141,7 +134,7 @@ def test_conditions_that_cannot_succeed_are_bad_requests_that_say_what_to_do(
         error_for_response(status, "", {}, body, KEY),
         error_for_payload(json.loads(body) if body.startswith(b"{") else {"error": body.decode()}, KEY),
     ):
-        assert type(error) is InvokeBadRequestError
+        assert type(error) is dify.InvokeBadRequestError
         assert advice in str(error)
 
 
@@ -173,6 +166,6 @@ def test_transform_keeps_togethers_message_for_authorization_errors() -> None:
     class Probe(TogetherModelMixin):
         pass
 
-    error = InvokeAuthorizationError("Together AI: Invalid API key provided (HTTP 401)")
+    error = dify.InvokeAuthorizationError("Together AI: Invalid API key provided (HTTP 401)")
 
     assert Probe()._transform_invoke_error(error) is error

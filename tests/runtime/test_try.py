@@ -28,6 +28,12 @@ def run(*argv: str) -> tuple[int, str, str]:
     return status, out.getvalue(), err.getvalue()
 
 
+def run_embedding(fake_together: FakeTogether) -> tuple[int, str, str]:
+    """Embed "hi" with the dedicated model at the fake endpoint."""
+    url = fake_together.base_url
+    return run("--type", "text-embedding", "--model", DEDICATED, "--prompt", "hi", "--endpoint-url", url)
+
+
 @pytest.fixture
 def with_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TOGETHER_API_KEY", API_KEY)
@@ -65,16 +71,7 @@ def test_with_a_key_embeddings_go_to_the_endpoint(with_key: None, fake_together:
 
     fake_together.route("POST", "/embeddings", embeddings)
 
-    status, out, err = run(
-        "--type",
-        "text-embedding",
-        "--model",
-        DEDICATED,
-        "--prompt",
-        "hi",
-        "--endpoint-url",
-        fake_together.base_url,
-    )
+    status, out, err = run_embedding(fake_together)
 
     assert status == 0, err
     assert out.splitlines()[0] == "3 dimensions: [0.2500, -0.5000, 1.0000, ...]"
@@ -87,16 +84,7 @@ def test_with_a_key_embeddings_go_to_the_endpoint(with_key: None, fake_together:
 def test_an_error_from_together_is_printed_with_its_type(with_key: None, fake_together: FakeTogether) -> None:
     fake_together.route("POST", "/embeddings", Reply.json(INVALID_KEY, 401))
 
-    status, out, err = run(
-        "--type",
-        "text-embedding",
-        "--model",
-        DEDICATED,
-        "--prompt",
-        "hi",
-        "--endpoint-url",
-        fake_together.base_url,
-    )
+    status, _out, err = run_embedding(fake_together)
 
     assert status == 1
     assert "InvokeAuthorizationError" in err and API_KEY not in err

@@ -53,13 +53,17 @@ def encode(events: list[str], newline: str, comments: bool) -> bytes:
     return "".join(out).encode()
 
 
-@FUZZ
-@given(
+# Any events, in either newline style, with or without comments, cut into chunks anywhere.
+any_stream = given(
     events=st.lists(texts, max_size=8),
     newline=st.sampled_from(["\n", "\r\n"]),
     comments=st.booleans(),
     cuts=st.lists(st.integers(min_value=0), max_size=12),
 )
+
+
+@FUZZ
+@any_stream
 def test_valid_events_round_trip_under_any_chunking(
     events: list[str], newline: str, comments: bool, cuts: list[int]
 ) -> None:
@@ -67,12 +71,7 @@ def test_valid_events_round_trip_under_any_chunking(
 
 
 @FUZZ
-@given(
-    events=st.lists(texts, max_size=8),
-    newline=st.sampled_from(["\n", "\r\n"]),
-    comments=st.booleans(),
-    cuts=st.lists(st.integers(min_value=0), max_size=12),
-)
+@any_stream
 def test_batches_hold_the_same_events_and_are_never_empty(
     events: list[str], newline: str, comments: bool, cuts: list[int]
 ) -> None:

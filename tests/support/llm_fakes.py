@@ -63,6 +63,11 @@ def usage(prompt: int, completion: int) -> dict[str, int]:
     return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
 
 
+def _envelope(object_id: str, kind: str, model: str, **fields: Any) -> dict[str, Any]:
+    """The fields every chat completion object and chunk starts with."""
+    return {"id": object_id, "object": kind, "created": 1750000000, "model": model, **fields}
+
+
 def chunk(
     delta: dict[str, Any] | None = None,
     finish_reason: str | None = None,
@@ -70,13 +75,7 @@ def chunk(
     model: str = MODEL,
 ) -> dict:
     """A ChatCompletionChunk; `delta=None` gives the last chunk with empty `choices` (usage only)."""
-    event: dict[str, Any] = {
-        "id": "chatcmpl-8b43a5cf",
-        "object": "chat.completion.chunk",
-        "created": 1750000000,
-        "model": model,
-        "choices": [],
-    }
+    event = _envelope("chatcmpl-8b43a5cf", "chat.completion.chunk", model, choices=[])
     if delta is not None:
         event["choices"] = [
             {
@@ -124,21 +123,13 @@ def response(
     **message: Any,
 ) -> dict:
     """A ChatCompletionResponse with one choice."""
-    payload: dict[str, Any] = {
-        "id": "chatcmpl-9c1d",
-        "object": "chat.completion",
-        "created": 1750000000,
-        "model": model,
-        "prompt": [],
-        "choices": [
-            {
-                "index": 0,
-                "message": {"role": "assistant", "content": content, **message},
-                "finish_reason": finish_reason,
-                "logprobs": None,
-            }
-        ],
+    choice = {
+        "index": 0,
+        "message": {"role": "assistant", "content": content, **message},
+        "finish_reason": finish_reason,
+        "logprobs": None,
     }
+    payload = _envelope("chatcmpl-9c1d", "chat.completion", model, prompt=[], choices=[choice])
     if usage is not None:
         payload["usage"] = usage
     return payload

@@ -1,7 +1,8 @@
 """Drive the plugin as Dify's daemon does: `python -m main` over stdio, one JSON line per message.
 
-See shared notes `dify-runtime.md` §4. Requests run concurrently inside the plugin; replies are
-grouped by session id until each session's `end`. Used by `tools/try.py` and by the tests.
+Each request is one JSON line carrying a session id, as the daemon writes it to a locally run plugin.
+Requests run concurrently inside the plugin; replies are grouped by session id until each session's
+`end`. Used by `tools/try.py` and by the tests.
 """
 
 from __future__ import annotations

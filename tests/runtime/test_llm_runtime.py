@@ -1,9 +1,9 @@
 """Chat models under the real SDK runtime over stdio, with messages shaped as Dify's daemon sends them.
 
-Dify's plugin daemon (langgenius/dify-plugin-daemon, written in Go) re-serialises every prompt message
-from its Go structs: each carries `name: ""` and `tool_call_id: ""`, `tool_calls` is `null` except on assistant
-messages (`[]` when there are none), and content parts carry every field, empty when unset. The
-scripted Together stand-in answers with bodies shaped as the spec's ChatCompletionChunk and
+Dify's plugin daemon (langgenius/dify-plugin-daemon, written in Go) re-serialises every prompt
+message from its Go structs: each carries `name: ""` and `tool_call_id: ""`, `tool_calls` is `null`
+except on assistant messages (`[]` when there are none), and content parts carry every field, empty
+when unset. The scripted Together stand-in answers with bodies shaped as the spec's ChatCompletionChunk and
 ChatCompletionResponse.
 """
 

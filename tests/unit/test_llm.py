@@ -717,21 +717,6 @@ def test_a_finished_stream_missing_only_done_is_accepted() -> None:
 
 
 @respx.mock
-def test_context_overflow_403_is_a_bad_request_in_togethers_words() -> None:
-    text = (
-        "Input validation error: `inputs` tokens + `max_new_tokens` must be <= 131072. "
-        "Given: 130000 `inputs` tokens and 16384 `max_new_tokens`"
-    )
-    respx.post(CHAT_URL).mock(
-        return_value=httpx.Response(403, json={"error": {"message": text, "type": "invalid_request_error"}})
-    )
-
-    with pytest.raises(InvokeBadRequestError) as caught:
-        ask(stream=False)
-    assert "must be <= 131072" in str(caught.value) and "HTTP 403" in str(caught.value)
-
-
-@respx.mock
 @pytest.mark.parametrize("stream", [True, False], ids=["streamed", "blocking"])
 def test_a_rate_limit_is_a_rate_limit_error_with_togethers_message(stream: bool) -> None:
     body = {"error": {"message": "Rate limit exceeded for model", "type": "dynamic_request_limited"}}

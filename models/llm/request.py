@@ -26,23 +26,12 @@ from dify_plugin.entities.model.message import PromptMessageTool
 from dify_plugin.errors.model import InvokeBadRequestError
 
 SAMPLING_PARAMETERS = (
-    "temperature",
-    "top_p",
-    "top_k",
-    "min_p",
-    "repetition_penalty",
-    "presence_penalty",
-    "frequency_penalty",
-    "max_tokens",
-    "seed",
-)
+    "temperature", "top_p", "top_k", "min_p", "repetition_penalty", "presence_penalty", "frequency_penalty",
+    "max_tokens", "seed",
+)  # fmt: skip
 CHAT_ONLY_PARAMETERS = (
-    "response_format",
-    "json_schema",
-    "reasoning",
-    "reasoning_effort",
-    "preserved_thinking",
-)
+    "response_format", "json_schema", "reasoning", "reasoning_effort", "preserved_thinking",
+)  # fmt: skip
 DEFAULT_SCHEMA_NAME = "output"
 _SCHEMA_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
@@ -66,17 +55,8 @@ def chat_request(
     if parameters.get("preserved_thinking") is True:
         body["chat_template_kwargs"] = {"clear_thinking": False}
     if tools:
-        body["tools"] = [
-            {
-                "type": "function",
-                "function": {
-                    "name": tool.name,
-                    "description": tool.description,
-                    "parameters": tool.parameters,
-                },
-            }
-            for tool in tools
-        ]
+        fields = {"name", "description", "parameters"}  # the spec's FunctionDefinition
+        body["tools"] = [{"type": "function", "function": tool.model_dump(include=fields)} for tool in tools]
         body["tool_choice"] = "auto"
     return body
 

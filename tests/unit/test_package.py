@@ -79,7 +79,6 @@ def tree(tmp_path: Path) -> Path:
         "Makefile",
         "docs/pull-request.md",
         "tests/unit/test_pull_request_doc.py",
-        "tests/daemon/test_daemon.py",
         "tests/runtime/test_official_ci.py",
     ):
         write(root, dropped)

@@ -54,14 +54,8 @@ def chat_chunk_delta(event: Mapping[str, Any]) -> Delta:
     if type(delta) is not dict:
         delta = {}
     reasoning, trace_key = _reasoning(delta)
-    return Delta(
-        _string(delta.get("content")),
-        reasoning,
-        _list(delta.get("tool_calls")),
-        choice.get("finish_reason"),
-        _usage(event),
-        trace_key,
-    )
+    content, calls = _string(delta.get("content")), _list(delta.get("tool_calls"))
+    return Delta(content, reasoning, calls, choice.get("finish_reason"), _usage(event), trace_key)
 
 
 def completion_chunk_delta(event: Mapping[str, Any]) -> Delta:

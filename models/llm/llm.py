@@ -38,8 +38,7 @@ from models.together.tokens import count_tokens
 
 VALIDATION_PROMPT = "ping"
 VALIDATION_MAX_TOKENS = 5  # a reply is not needed, only Together's acceptance of key and model
-# The keys a reasoning trace arrives on; Together takes the first on input for any model.
-TRACE_KEYS = ("reasoning", "reasoning_content")
+TRACE_KEY = "reasoning"  # the key Together takes a reasoning trace under on input, for any model
 # The key each model's reasoning last arrived on in this process, so that an earlier turn's trace
 # (which Dify hands back only as a think block) goes back under it.
 trace_key_of: dict[str, str] = {}
@@ -71,7 +70,7 @@ class TogetherLargeLanguageModel(TogetherModelMixin, LargeLanguageModel):
             read_chunk, read_whole = completion_chunk_delta, completion_response_delta
         else:
             path = "/chat/completions"
-            messages = chat_messages(prompt_messages, trace_key_of.get(model, TRACE_KEYS[0]))
+            messages = chat_messages(prompt_messages, trace_key_of.get(model, TRACE_KEY))
             body = chat_request(model, messages, model_parameters, tools, stop, stream)
             read_chunk, read_whole = chat_chunk_delta, chat_response_delta
 

@@ -10,7 +10,7 @@ offline (`num_tokens`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import Generator, Mapping
 from typing import Any
 
 from dify_plugin import LargeLanguageModel
@@ -24,7 +24,6 @@ from models.llm.num_tokens import count_prompt_tokens
 from models.llm.request import chat_request, completion_request
 from models.llm.schema import customizable_schema
 from models.llm.stream import (
-    Delta,
     chat_chunk_delta,
     chat_response_delta,
     completion_chunk_delta,
@@ -39,8 +38,7 @@ from models.together.tokens import count_tokens
 
 VALIDATION_PROMPT = "ping"
 VALIDATION_MAX_TOKENS = 5  # a reply is not needed, only Together's acceptance of key and model
-# The keys a reasoning trace arrives on; Together takes the first on input for any model.
-TRACE_KEYS = ("reasoning", "reasoning_content")
+TRACE_KEY = "reasoning"  # the key Together takes a reasoning trace under on input, for any model
 # The key each model's reasoning last arrived on in this process, so that an earlier turn's trace
 # (which Dify hands back only as a think block) goes back under it.
 trace_key_of: dict[str, str] = {}
@@ -72,10 +70,9 @@ class TogetherLargeLanguageModel(TogetherModelMixin, LargeLanguageModel):
             read_chunk, read_whole = completion_chunk_delta, completion_response_delta
         else:
             path = "/chat/completions"
-            messages = chat_messages(prompt_messages, trace_key_of.get(model, TRACE_KEYS[0]))
+            messages = chat_messages(prompt_messages, trace_key_of.get(model, TRACE_KEY))
             body = chat_request(model, messages, model_parameters, tools, stop, stream)
-            read_chunk = _noting_trace_key(model, chat_chunk_delta, "delta")
-            read_whole = _noting_trace_key(model, chat_response_delta, "message")
+            read_chunk, read_whole = chat_chunk_delta, chat_response_delta
 
         def usage_for(reported: Mapping[str, Any] | None, completion_text: str) -> LLMUsage:
             tokens = reported_tokens(reported)
@@ -83,11 +80,16 @@ class TogetherLargeLanguageModel(TogetherModelMixin, LargeLanguageModel):
                 tokens = (count_prompt_tokens(prompt_messages, tools), count_tokens(completion_text))
             return self._calc_response_usage(model, credentials, *tokens)
 
+        def note_trace_key(key: str) -> None:
+            trace_key_of[model] = key
+
         if stream:
             batches = client.stream_event_batches(path, body)
-            chunks = stream_result(model, batches, read_chunk, stop, usage_for)
+            chunks = stream_result(model, batches, read_chunk, stop, usage_for, note_trace_key)
             return self.map_stream_errors(chunks)
         delta = read_whole(client.post_json(path, body))
+        if delta.trace_key:
+            note_trace_key(delta.trace_key)
         return whole_result(model, prompt_messages, delta, stop, usage_for)
 
     def _validate_and_filter_model_parameters(
@@ -124,18 +126,3 @@ class TogetherLargeLanguageModel(TogetherModelMixin, LargeLanguageModel):
         """Any Together model id, shaped by the credential switches (see `schema`)."""
         return customizable_schema(model, credentials)
 
-
-def _noting_trace_key(model: str, read: Callable[[Mapping], Delta], part: str) -> Callable[[Mapping], Delta]:
-    """`read`, also noting in `trace_key_of` which key the event's reasoning came on."""
-
-    def read_noting(event: Mapping) -> Delta:
-        choices = event.get("choices")
-        choice = choices[0] if isinstance(choices, list) and choices else None
-        fields = choice.get(part) if isinstance(choice, Mapping) else None
-        if isinstance(fields, Mapping):
-            for key in TRACE_KEYS:
-                if fields.get(key):
-                    trace_key_of[model] = key
-        return read(event)
-
-    return read_noting

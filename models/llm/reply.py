@@ -138,6 +138,8 @@ class StopFilter:
 
     def push(self, text: str) -> str:
         """The part of the text seen so far that can be shown now."""
+        if not self._stops:
+            return text
         if self.hit:
             return ""
         self._buffer += text
@@ -188,6 +190,9 @@ class InlineThink:
     def push(self, text: str) -> str:
         data, self._tail = self._tail + text, ""
         out: list[str] = []
+        if "<" not in data:  # no tag and no start of one: the usual delta
+            self._text(data, out)
+            return out[0] if out else ""
         position = 0
         while position < len(data):
             # Outside a block a closing tag is looked for too: one with no opening tag (a model

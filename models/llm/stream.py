@@ -44,6 +44,7 @@ class Delta:
     tool_calls: list[Mapping[str, Any]] | None = None
     finish_reason: str | None = None
     usage: Mapping[str, Any] | None = None
+    trace_key: str | None = None  # the key the reasoning came on
 
 
 def chat_chunk_delta(event: Mapping[str, Any]) -> Delta:
@@ -52,13 +53,9 @@ def chat_chunk_delta(event: Mapping[str, Any]) -> Delta:
     delta = choice.get("delta")
     if type(delta) is not dict:
         delta = {}
-    return Delta(
-        _string(delta.get("content")),
-        _reasoning(delta),
-        _list(delta.get("tool_calls")),
-        choice.get("finish_reason"),
-        _usage(event),
-    )
+    reasoning, trace_key = _reasoning(delta)
+    content, calls = _string(delta.get("content")), _list(delta.get("tool_calls"))
+    return Delta(content, reasoning, calls, choice.get("finish_reason"), _usage(event), trace_key)
 
 
 def completion_chunk_delta(event: Mapping[str, Any]) -> Delta:
@@ -79,12 +76,14 @@ def chat_response_delta(payload: Mapping[str, Any]) -> Delta:
     choice = _required_choice(payload)
     message = choice.get("message") or {}
     calls = _list(message.get("tool_calls"))
+    reasoning, trace_key = _reasoning(message)
     return Delta(
         content=_string(message.get("content")),
-        reasoning=_reasoning(message),
+        reasoning=reasoning,
         tool_calls=[{"index": i, **call} for i, call in enumerate(calls)] if calls else None,
         finish_reason=choice.get("finish_reason"),
         usage=_usage(payload),
+        trace_key=trace_key,
     )
 
 
@@ -102,12 +101,15 @@ def stream_result(
     read: Callable[[Mapping[str, Any]], Delta],
     stop: Sequence[str] | None,
     usage_for: UsageFor,
+    note_trace_key: Callable[[str], None],
 ) -> Generator[LLMResultChunk, None, None]:
     """Dify chunks for Together's events, given as lists of the events that arrived together; see
-    the module docstring for the contract."""
+    the module docstring for the contract. The key the reasoning last came on goes, once the
+    answer is whole, to `note_trace_key`."""
     reply = ReplyAssembler(stop)
     finish_reason: str | None = None
     usage: Mapping[str, Any] | None = None
+    trace_key: str | None = None
     index = 0
     try:
         for events in batches:
@@ -125,6 +127,7 @@ def stream_result(
                     if delta.content:
                         texts.append(delta.content)
                     continue
+                trace_key = delta.trace_key or trace_key
                 if texts:
                     shown.append(reply.add("".join(texts)))
                     texts = []
@@ -140,6 +143,8 @@ def stream_result(
             raise
         # Everything was sent; only the closing `[DONE]` (and perhaps a usage chunk) is missing.
         logger.warning("Together AI closed a finished stream without [DONE]; keeping the answer")
+    if trace_key:
+        note_trace_key(trace_key)
     text = reply.finish()
     calls = reply.tool_calls.calls() if reply.tool_calls and finish_reason != "length" else []
     yield LLMResultChunk(
@@ -211,11 +216,13 @@ def _required_choice(payload: Mapping[str, Any]) -> Mapping[str, Any]:
     return choice
 
 
-def _reasoning(part: Mapping[str, Any]) -> str | None:
+def _reasoning(part: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    """The reasoning text and the key it came on (None when there is none)."""
     reasoning = part.get("reasoning")
     if type(reasoning) is str and reasoning:
-        return reasoning
-    return _string(part.get("reasoning_content"))
+        return reasoning, "reasoning"
+    reasoning = _string(part.get("reasoning_content"))
+    return reasoning, "reasoning_content" if reasoning else None
 
 
 def _usage(event: Mapping[str, Any]) -> Mapping[str, Any] | None:

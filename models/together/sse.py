@@ -24,9 +24,10 @@ def iter_arrived(chunks: Iterable[bytes]) -> Iterator[bytes]:
     """The chunks, each item joining those read since the previous one (up to `MAX_JOINED_BYTES`).
 
     Together sends each event as its own HTTP chunk, and the runtime's cost per Dify message is
-    that of reading an event: a reader thread takes the chunks as they come, so a burst becomes
-    one item while a lone chunk is handed on at once. An exception from `chunks` is raised after
-    the chunks before it; closing this generator stops the reader after its current chunk.
+    that of reading an event: a reader thread (a greenlet, under the SDK's gevent patching) takes
+    the chunks as they come, so a burst becomes one item while a lone chunk is handed on at once.
+    An exception from `chunks` is raised after the chunks before it; closing this generator stops
+    the reader after its current chunk.
     """
     ahead: queue.Queue[bytes | BaseException | None] = queue.Queue(maxsize=MAX_CHUNKS_AHEAD)
     stopped = threading.Event()

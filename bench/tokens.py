@@ -59,7 +59,7 @@ def _counters() -> dict[str, Callable[[], object]]:
             [UserPromptMessage(content=text)],
         ),
         "text-embedding get_num_tokens": lambda: embedding.get_num_tokens(
-            "intfloat/multilingual-e5-large-instruct", {"api_key": "bench-key"}, [text]
+            "acme/dedicated-e5", {"api_key": "bench-key", "context_size": "512"}, [text]
         ),
     }
     return counters

@@ -21,6 +21,7 @@ from dify_plugin.errors.model import InvokeBadRequestError
 
 from models.llm.messages import chat_messages, completion_prompt
 from models.llm.num_tokens import count_prompt_tokens
+from models.llm.reply import ReplyAssembler
 from models.llm.request import chat_request, completion_request
 from models.llm.schema import customizable_schema
 from models.llm.stream import (
@@ -60,6 +61,7 @@ class TogetherLargeLanguageModel(TogetherModelMixin, LargeLanguageModel):
     ) -> LLMResult | Generator[LLMResultChunk, None, None]:
         # `user` is not sent: neither Together request schema has such a field.
         client = TogetherClient(credentials)
+        think_opened = False
         if self.get_model_mode(model, credentials) is LLMMode.COMPLETION:
             if tools:
                 raise InvokeBadRequestError(f"{model} is set up in completion mode, which cannot call tools")
@@ -73,6 +75,10 @@ class TogetherLargeLanguageModel(TogetherModelMixin, LargeLanguageModel):
             messages = chat_messages(prompt_messages, trace_key_of.get(model, TRACE_KEY))
             body = chat_request(model, messages, model_parameters, tools, stop, stream)
             read_chunk, read_whole = chat_chunk_delta, chat_response_delta
+            # Thinking switched off leaves no block open: the template closes the one it wrote.
+            thinking_off = model_parameters.get("reasoning") is False
+            think_opened = credentials.get("think_tags") == "close_only" and not thinking_off
+        reply = ReplyAssembler(stop, think_opened=think_opened)
 
         def usage_for(reported: Mapping[str, Any] | None, completion_text: str) -> LLMUsage:
             tokens = reported_tokens(reported)
@@ -85,12 +91,12 @@ class TogetherLargeLanguageModel(TogetherModelMixin, LargeLanguageModel):
 
         if stream:
             batches = client.stream_event_batches(path, body)
-            chunks = stream_result(model, batches, read_chunk, stop, usage_for, note_trace_key)
+            chunks = stream_result(model, batches, read_chunk, reply, usage_for, note_trace_key)
             return self.map_stream_errors(chunks)
         delta = read_whole(client.post_json(path, body))
         if delta.trace_key:
             note_trace_key(delta.trace_key)
-        return whole_result(model, prompt_messages, delta, stop, usage_for)
+        return whole_result(model, prompt_messages, delta, reply, usage_for)
 
     def _validate_and_filter_model_parameters(
         self, model: str, model_parameters: dict, credentials: dict

@@ -5,9 +5,13 @@ followed by the answer. The assembler guarantees, for streamed and blocking repl
 - reasoning (`reasoning` or `reasoning_content`) opens a think block, the first answer text or
   tool call closes it, and so does the end of the reply; leading whitespace never opens one, so
   no think block is empty;
-- the model's own inline `<think>` blocks pass through balanced (an unclosed one is closed at
-  the end) and empty ones, like Qwen's `<think>\\n\\n</think>` when thinking is off, are dropped
-  with the whitespace after them;
+- the model's own inline `<think>` blocks come out balanced, each as `<think>\\n` and its text
+  without leading whitespace (an unclosed one is closed at the end); empty ones, like Qwen's
+  `<think>\\n\\n</think>` when thinking is off, are dropped with the whitespace after them;
+- for a model whose chat template writes `<think>` into the prompt (`think_opened`), the answer
+  text begins inside a block: everything before its `</think>` is reasoning, streamed as it
+  arrives. Reasoning in its own field first means the template did not open one after all;
+- a `</think>` that closes nothing is dropped (and logged: the model needs `think_opened`);
 - the answer ends before the first stop string, which never appears in the output: the last
   `max(len(stop)) - 1` characters are held back until they cannot start one;
 - tool-call fragments are joined per `index` and returned whole;
@@ -18,6 +22,7 @@ followed by the answer. The assembler guarantees, for streamed and blocking repl
 from __future__ import annotations
 
 import json
+import logging
 import re
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
@@ -27,6 +32,8 @@ from typing import Any
 from dify_plugin.entities.model.message import AssistantPromptMessage
 from dify_plugin.errors.model import InvokeServerUnavailableError
 
+logger = logging.getLogger(__name__)
+
 THINK_OPEN = "<think>"
 THINK_CLOSE = "</think>"
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -35,9 +42,10 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 class ReplyAssembler:
     """Turns deltas into the text to show now; `finish()` gives the rest."""
 
-    def __init__(self, stop: Sequence[str] | None = None) -> None:
+    def __init__(self, stop: Sequence[str] | None = None, think_opened: bool = False) -> None:
         self._stop = StopFilter(stop or [])
         self._inline = InlineThink()
+        self._think_opened = think_opened  # the answer text, once it comes, starts inside a block
         self._reasoning = False  # inside a think block opened for reasoning
         self._content_halves = SurrogateHalves()
         self._reasoning_halves = SurrogateHalves()
@@ -76,11 +84,14 @@ class ReplyAssembler:
                     return self._show(out)
                 out.append(THINK_OPEN + "\n")
                 reasoning = reasoning.lstrip()
-                self._reasoning = True
+                self._reasoning, self._think_opened = True, False
             out.append(reasoning)
         if content or tool_calls:
             out.append(self._close_reasoning())
         if content:
+            if self._think_opened:
+                self._think_opened = False
+                self._inline.open()
             out.append(self._inline.push(self._stop.push(content)))
         if tool_calls:
             self.tool_calls.add(tool_calls)
@@ -177,15 +188,20 @@ class StopFilter:
 class InlineThink:
     """Passes answer text through, balancing the model's own `<think>` tags and dropping empty blocks.
 
-    A trailing fragment that may be the start of a tag is held until the next text decides it.
+    A block's `<think>` is shown with its first text, so an empty block shows nothing; a second
+    `<think>` before that text opens nothing more. A trailing fragment that may be the start of a
+    tag is held until the next text decides it.
     """
 
     def __init__(self) -> None:
         self._inside = False
         self._empty = False  # inside a block that has shown nothing yet
-        self._held = ""  # "<think>" and whitespace of a block not yet known to be non-empty
         self._tail = ""  # a possible partial tag at the end of the last text
         self._skip_space = False  # whitespace right after a dropped empty block is dropped too
+
+    def open(self) -> None:
+        """Continue inside a block whose `<think>` the chat template wrote."""
+        self._inside, self._empty, self._skip_space = True, True, False
 
     def push(self, text: str) -> str:
         data, self._tail = self._tail + text, ""
@@ -195,9 +211,7 @@ class InlineThink:
             return out[0] if out else ""
         position = 0
         while position < len(data):
-            # Outside a block a closing tag is looked for too: one with no opening tag (a model
-            # whose template opened the block) is dropped so the output stays balanced.
-            tags = (THINK_CLOSE,) if self._inside else (THINK_OPEN, THINK_CLOSE)
+            tags = (THINK_CLOSE,) if self._inside and not self._empty else (THINK_OPEN, THINK_CLOSE)
             found, tag = _first_tag(data, tags, position)
             if found < 0:
                 keep = max(_partial_tag(data, t, position) for t in tags)
@@ -205,8 +219,10 @@ class InlineThink:
                 self._tail = data[len(data) - keep :]
                 break
             self._text(data[position:found], out)
-            if tag == THINK_OPEN or self._inside:
+            if (tag == THINK_CLOSE) == self._inside:
                 self._tag(out)
+            elif not self._inside:
+                logger.warning("A think block closed that never opened: its reasoning shows as answer")
             position = found + len(tag)
         return "".join(out)
 
@@ -216,17 +232,17 @@ class InlineThink:
         self._text(tail, out)
         if self._inside and not self._empty:
             out.append("\n" + THINK_CLOSE)
-        self._inside, self._empty, self._held = False, False, ""
+        self._inside, self._empty = False, False
         return "".join(out)
 
     def _text(self, text: str, out: list[str]) -> None:
         if not text:
             return
         if self._inside and self._empty:
-            if not text.strip():
-                self._held += text
+            text = text.lstrip()
+            if not text:
                 return
-            text, self._held, self._empty = self._held + text, "", False
+            text, self._empty = THINK_OPEN + "\n" + text, False
         elif self._skip_space:
             text = text.lstrip()
             if not text:
@@ -236,11 +252,11 @@ class InlineThink:
 
     def _tag(self, out: list[str]) -> None:
         if not self._inside:
-            self._inside, self._empty, self._held, self._skip_space = True, True, THINK_OPEN, False
+            self.open()
             return
         self._inside = False
         if self._empty:
-            self._empty, self._held, self._skip_space = False, "", True
+            self._empty, self._skip_space = False, True
         else:
             out.append(THINK_CLOSE)
 

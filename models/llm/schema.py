@@ -10,8 +10,11 @@ A customizable model's credential fields (provider YAML, `# llm credentials`):
 - `vision_support`: `support` declares vision;
 - `structured_output_support`: `supported` declares structured-output and adds the
   `response_format` and `json_schema` rules;
-- `reasoning_control`: `switch` adds the thinking on/off rule, `effort` the effort levels.
-Completion mode declares no features: `/completions` takes no tools, media, formats or reasoning.
+- `reasoning_control`: `switch` adds the thinking on/off rule, `effort` the effort levels;
+- `think_tags`: `close_only` says the chat template writes `<think>`, so the answer text starts
+  inside a think block (read by `llm.py`, not part of the schema).
+Completion mode declares no features: `/completions` takes no tools, media, formats or reasoning,
+and its prompt is ours, not a chat template.
 Every rule name here is one `request.py` reads.
 """
 

@@ -15,7 +15,7 @@ together become one chunk: a burst costs one Dify chunk, and no event waits for 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -99,14 +99,13 @@ def stream_result(
     model: str,
     batches: Iterator[list[Mapping[str, Any]]],
     read: Callable[[Mapping[str, Any]], Delta],
-    stop: Sequence[str] | None,
+    reply: ReplyAssembler,
     usage_for: UsageFor,
     note_trace_key: Callable[[str], None],
 ) -> Generator[LLMResultChunk, None, None]:
-    """Dify chunks for Together's events, given as lists of the events that arrived together; see
-    the module docstring for the contract. The key the reasoning last came on goes, once the
-    answer is whole, to `note_trace_key`."""
-    reply = ReplyAssembler(stop)
+    """Dify chunks for Together's events, given as lists of the events that arrived together,
+    assembled by the fresh `reply`; see the module docstring for the contract. The key the
+    reasoning last came on goes, once the answer is whole, to `note_trace_key`."""
     finish_reason: str | None = None
     usage: Mapping[str, Any] | None = None
     trace_key: str | None = None
@@ -162,11 +161,10 @@ def whole_result(
     model: str,
     prompt_messages: list[PromptMessage],
     delta: Delta,
-    stop: Sequence[str] | None,
+    reply: ReplyAssembler,
     usage_for: UsageFor,
 ) -> LLMResult:
-    """The Dify result for a whole response, assembled by the same rules as a stream."""
-    reply = ReplyAssembler(stop)
+    """The Dify result for a whole response, assembled by the fresh `reply` as a stream is."""
     text = reply.add(delta.content, delta.reasoning, delta.tool_calls) + reply.finish()
     calls = reply.tool_calls.calls() if reply.tool_calls and delta.finish_reason != "length" else []
     return LLMResult(

@@ -288,6 +288,35 @@ def test_token_count_is_offline_and_counts_tools_but_not_image_bytes(
     assert fake_together.requests == []  # counted offline
 
 
+def test_reasoning_of_a_model_whose_template_opens_the_block_reaches_dify_inside_one(
+    plugin: PluginProcess, fake_together: FakeTogether, credentials: dict
+) -> None:
+    # A reasoning model served with a chat template that ends the prompt with `<think>\n`: its
+    # answer starts with the reasoning and only the closing tag arrives.
+    fake_together.route(
+        "POST",
+        "/chat/completions",
+        Reply.sse(
+            [
+                chunk({"content": "\nThe user wants"}),
+                chunk({"content": " a sum.\n</th"}),
+                chunk({"content": "ink>\n\n4"}),
+                chunk({"content": "."}, finish_reason="stop", usage=usage(12, 9)),
+            ]
+        ),
+    )
+    model = "acme/r1-distill-dedicated"
+    opened = {**credentials, "mode": "chat", "think_tags": "close_only"}
+    question = [message("user", "2+2?")]
+
+    streamed = plugin.call("invoke_llm", llm_request(opened, question, model=model)).ok()
+    plain = plugin.call("invoke_llm", llm_request(credentials, question, model=model)).ok()
+
+    assert "".join(contents(streamed)) == "<think>\nThe user wants a sum.\n</think>\n\n4."
+    # Without the setting the block cannot be known until its end: the tag is dropped, the text stays.
+    assert "".join(contents(plain)) == "\nThe user wants a sum.\n\n\n4."
+
+
 def test_a_rate_limit_reaches_dify_as_the_mapped_error_with_togethers_message(
     plugin: PluginProcess, fake_together: FakeTogether, credentials: dict
 ) -> None:

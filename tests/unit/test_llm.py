@@ -602,14 +602,42 @@ def test_reasoning_before_a_tool_call_is_closed_and_empty_reasoning_opens_nothin
 
 
 @respx.mock
-def test_inline_think_passes_through_balanced_and_empty_blocks_are_dropped() -> None:
+def test_inline_think_comes_out_balanced_and_empty_blocks_are_dropped() -> None:
     respx.post(CHAT_URL).mock(return_value=sse(text_chunks("<think>\n\n</th", "ink>\n\nHi", " there")))
     assert text_of(ask()) == "Hi there"
 
     respx.post(CHAT_URL).mock(return_value=sse(text_chunks("<think>Hmm", " more", finish_reason="length")))
     chunks = ask()
-    assert text_of(chunks) == "<think>Hmm more\n</think>"
+    assert text_of(chunks) == "<think>\nHmm more\n</think>"
     assert chunks[-1].delta.finish_reason == "length"
+
+
+TEMPLATE_OPENED = {**CREDENTIALS, "think_tags": "close_only"}
+
+
+@respx.mock
+def test_the_streamed_answer_of_a_model_whose_template_opens_the_block_starts_inside_it() -> None:
+    respx.post(CHAT_URL).mock(return_value=sse(text_chunks("\nSum", " it.\n</think>", "\n\n4.")))
+
+    chunks = ask(credentials=TEMPLATE_OPENED)
+
+    assert text_of(chunks) == "<think>\nSum it.\n</think>\n\n4."
+
+
+@respx.mock
+def test_a_blocking_answer_of_a_model_whose_template_opens_the_block_is_split_the_same_way() -> None:
+    respx.post(CHAT_URL).mock(return_value=httpx.Response(200, json=response("Sum it.</think>4.")))
+
+    [result] = ask(stream=False, credentials=TEMPLATE_OPENED)
+
+    assert result.delta.message.content == "<think>\nSum it.</think>4."
+
+
+@respx.mock
+def test_thinking_switched_off_leaves_no_block_open_for_a_template_that_opens_one() -> None:
+    respx.post(CHAT_URL).mock(return_value=sse(text_chunks("It is", " 4.")))
+
+    assert text_of(ask(parameters={"reasoning": False}, credentials=TEMPLATE_OPENED)) == "It is 4."
 
 
 # --- stop sequences and finish reasons -------------------------------------------------------

@@ -11,8 +11,10 @@ from hypothesis import strategies as st
 from models.llm.reply import ReplyAssembler, ToolCallBuffers
 
 
-def assemble(pieces: list[str], stop: list[str] | None = None, field: str = "content") -> str:
-    reply = ReplyAssembler(stop)
+def assemble(
+    pieces: list[str], stop: list[str] | None = None, field: str = "content", think_opened: bool = False
+) -> str:
+    reply = ReplyAssembler(stop, think_opened=think_opened)
     return "".join(reply.add(**{field: piece}) for piece in pieces) + reply.finish()
 
 
@@ -41,9 +43,10 @@ def test_chunking_never_changes_the_answer(text: str, cuts: list[int]) -> None:
     assert assemble(split(text, cuts)) == assemble([text])
 
 
-@given(ANSWERS, CUTS)
-def test_think_tags_in_the_output_are_always_balanced(text: str, cuts: list[int]) -> None:
-    shown = assemble(split(text, cuts))
+@given(ANSWERS, CUTS, st.booleans())
+def test_think_tags_in_the_output_are_always_balanced(text: str, cuts: list[int], think_opened: bool) -> None:
+    shown = assemble(split(text, cuts), think_opened=think_opened)
+    assert shown == assemble([text], think_opened=think_opened)
     depth = 0
     for position in range(len(shown)):
         if shown.startswith("<think>", position):
@@ -60,8 +63,9 @@ def test_think_tags_in_the_output_are_always_balanced(text: str, cuts: list[int]
     [
         (["<think>\n\n</think>\n\nHello"], "Hello"),  # Qwen with thinking off
         (["<thi", "nk>", "\n", "</think>", "\n", "Hi"], "Hi"),
-        (["<think>plan</think>Answer"], "<think>plan</think>Answer"),
-        (["<think>plan, cut off"], "<think>plan, cut off\n</think>"),
+        (["<think>plan</think>Answer"], "<think>\nplan</think>Answer"),
+        (["<think>plan, cut off"], "<think>\nplan, cut off\n</think>"),
+        (["<think>", "  <think>\nplan</think>ok"], "<think>\nplan</think>ok"),
         (["a < b and <b>bold</b>"], "a < b and <b>bold</b>"),
         (["ends with <thi"], "ends with <thi"),
     ],
@@ -139,9 +143,44 @@ def test_a_held_back_stop_string_ends_the_answer_when_reasoning_resumes() -> Non
     assert reply.stopped
 
 
-def test_a_closing_think_tag_without_an_opening_one_is_dropped() -> None:
-    # Models whose chat template opens the block send only its end.
+def test_a_closing_think_tag_without_an_opening_one_is_dropped_and_logged(caplog) -> None:
     assert assemble(["reasoning", "</think>", "\n\nAnswer"]) == "reasoning\n\nAnswer"
+    assert "never opened" in caplog.text  # the operator learns the model needs `think_tags`
+
+
+@pytest.mark.parametrize(
+    ("pieces", "expected"),
+    [
+        (["\nreasoning", "</think>", "\n\nAnswer"], "<think>\nreasoning</think>\n\nAnswer"),
+        (["<think>\nreasoning</think>Answer"], "<think>\nreasoning</think>Answer"),  # written anyway
+        (["\n\n</think>\n\nAnswer"], "Answer"),  # nothing thought
+        (["reasoning cut off"], "<think>\nreasoning cut off\n</think>"),
+        (["</think>Answer", "</think> more"], "Answer more"),  # only the first closes the block
+    ],
+)
+def test_an_answer_whose_template_opened_the_block_starts_inside_it(
+    pieces: list[str], expected: str
+) -> None:
+    assert assemble(pieces, think_opened=True) == expected
+
+
+def test_reasoning_inside_a_block_the_template_opened_shows_as_it_arrives() -> None:
+    reply = ReplyAssembler(think_opened=True)
+
+    assert [reply.add(content=piece) for piece in ["\n", "Sum", " it.\n</th", "ink>4."]] == [
+        "",
+        "<think>\nSum",
+        " it.\n",
+        "</think>4.",
+    ]
+
+
+def test_reasoning_in_its_own_field_means_the_template_opened_no_block() -> None:
+    reply = ReplyAssembler(think_opened=True)
+
+    shown = reply.add(reasoning="plan") + reply.add(content="Answer") + reply.finish()
+
+    assert shown == "<think>\nplan\n</think>Answer"
 
 
 def test_a_character_split_between_reasoning_deltas_is_joined_and_a_lone_half_closes_as_replacement() -> None:

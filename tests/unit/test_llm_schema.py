@@ -26,12 +26,13 @@ from tests.support.llm_fakes import (
 )
 
 ROOT = Path(__file__).resolve().parents[2]
-SWITCH_VALUES = {  # the option values schema.py reads, per credential variable
+SWITCH_VALUES = {  # the option values schema.py and llm.py read, per credential variable
     "mode": {"chat", "completion"},
     "function_calling_type": {"tool_call", "no_call"},
     "vision_support": {"support", "no_support"},
     "structured_output_support": {"supported", "not_supported"},
     "reasoning_control": {"none", "switch", "effort"},
+    "think_tags": {"paired", "close_only"},
 }
 
 

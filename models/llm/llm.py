@@ -61,7 +61,6 @@ class TogetherLargeLanguageModel(TogetherModelMixin, LargeLanguageModel):
     ) -> LLMResult | Generator[LLMResultChunk, None, None]:
         # `user` is not sent: neither Together request schema has such a field.
         client = TogetherClient(credentials)
-        think_opened = False
         if self.get_model_mode(model, credentials) is LLMMode.COMPLETION:
             if tools:
                 raise InvokeBadRequestError(f"{model} is set up in completion mode, which cannot call tools")
@@ -70,15 +69,15 @@ class TogetherLargeLanguageModel(TogetherModelMixin, LargeLanguageModel):
                 model, completion_prompt(prompt_messages), model_parameters, stop, stream
             )
             read_chunk, read_whole = completion_chunk_delta, completion_response_delta
+            reply = ReplyAssembler(stop)
         else:
             path = "/chat/completions"
             messages = chat_messages(prompt_messages, trace_key_of.get(model, TRACE_KEY))
             body = chat_request(model, messages, model_parameters, tools, stop, stream)
             read_chunk, read_whole = chat_chunk_delta, chat_response_delta
             # Thinking switched off leaves no block open: the template closes the one it wrote.
-            thinking_off = model_parameters.get("reasoning") is False
-            think_opened = credentials.get("think_tags") == "close_only" and not thinking_off
-        reply = ReplyAssembler(stop, think_opened=think_opened)
+            thinking = model_parameters.get("reasoning") is not False
+            reply = ReplyAssembler(stop, think_opened=thinking and credentials.get("think_tags") == "close_only")
 
         def usage_for(reported: Mapping[str, Any] | None, completion_text: str) -> LLMUsage:
             tokens = reported_tokens(reported)

@@ -8,10 +8,9 @@ followed by the answer. The assembler guarantees, for streamed and blocking repl
 - the model's own inline `<think>` blocks come out balanced, each as `<think>\\n` and its text
   without leading whitespace (an unclosed one is closed at the end); empty ones, like Qwen's
   `<think>\\n\\n</think>` when thinking is off, are dropped with the whitespace after them;
-- for a model whose chat template writes `<think>` into the prompt (`think_opened`), the answer
-  text begins inside a block: everything before its `</think>` is reasoning, streamed as it
-  arrives. Reasoning in its own field first means the template did not open one after all;
-- a `</think>` that closes nothing is dropped (and logged: the model needs `think_opened`);
+- with `think_opened` (the chat template wrote `<think>`) the answer text starts inside a block,
+  streamed as it arrives, unless reasoning came in its own field first; otherwise a `</think>`
+  that closes nothing is dropped, and logged;
 - the answer ends before the first stop string, which never appears in the output: the last
   `max(len(stop)) - 1` characters are held back until they cannot start one;
 - tool-call fragments are joined per `index` and returned whole;
@@ -188,9 +187,8 @@ class StopFilter:
 class InlineThink:
     """Passes answer text through, balancing the model's own `<think>` tags and dropping empty blocks.
 
-    A block's `<think>` is shown with its first text, so an empty block shows nothing; a second
-    `<think>` before that text opens nothing more. A trailing fragment that may be the start of a
-    tag is held until the next text decides it.
+    A block's `<think>` is shown with its first text (a second one before it opens nothing more).
+    A trailing fragment that may be the start of a tag is held until the next text decides it.
     """
 
     def __init__(self) -> None:

@@ -186,8 +186,7 @@ def reported_tokens(usage: Mapping[str, Any] | None) -> tuple[int, int] | None:
 
 
 def _chunk(model: str, index: int, text: str) -> LLMResultChunk:
-    # One validation of plain data is cheaper than building and re-validating the nested models
-    # (and than `model_construct`, which runs in Python).
+    # Validating plain data once is cheaper than building nested models, or `model_construct`.
     return LLMResultChunk.model_validate(
         {"model": model, "delta": {"index": index, "message": {"content": text, "tool_calls": []}}}
     )

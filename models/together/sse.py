@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections.abc import Iterable, Iterator
 
 from dify_plugin.errors.model import InvokeServerUnavailableError
@@ -18,27 +19,50 @@ MAX_EVENT_BYTES = 16 * 1024 * 1024
 # burst never waits for more than these to be read and parsed.
 MAX_CHUNKS_AHEAD = 64
 MAX_JOINED_BYTES = 64 * 1024
+# A chunk handed over sooner than this after it was asked for had arrived already; reads that
+# waited longer, this many in a row, mean chunks are spaced out again.
+ARRIVED_SECONDS = 0.00025
+WAITS_TO_READ_DIRECTLY = 3
 
 
 def iter_arrived(chunks: Iterable[bytes]) -> Iterator[bytes]:
-    """The chunks, each item joining those read since the previous one (up to `MAX_JOINED_BYTES`).
+    """The chunks, each item joining those that arrived while the one before was handled.
 
-    Together sends each event as its own HTTP chunk, and the runtime's cost per Dify message is
-    that of reading an event: a reader thread (a greenlet, under the SDK's gevent patching) takes
-    the chunks as they come, so a burst becomes one item while a lone chunk is handed on at once.
-    An exception from `chunks` is raised after the chunks before it; closing this generator stops
-    the reader after its current chunk.
+    Chunks spaced out at a model's pace are read and handed on one by one. Once one had arrived
+    before it was asked for, a burst is coming: a reader thread (a greenlet, under the SDK's gevent
+    patching) takes chunks as they come and each item joins those read meanwhile (up to
+    `MAX_JOINED_BYTES`), until `WAITS_TO_READ_DIRECTLY` reads in a row wait. Timing decides only the
+    grouping, never what is yielded or when. An exception from `chunks` is raised after the chunks
+    before it; closing this generator stops a reader after its current chunk.
     """
+    iterator = iter(chunks)
+    while True:
+        asked = time.perf_counter()
+        chunk = next(iterator, None)
+        if chunk is None:
+            return
+        arrived = time.perf_counter() - asked < ARRIVED_SECONDS
+        yield chunk
+        if arrived:
+            yield from _read_ahead(iterator)
+
+
+def _read_ahead(iterator: Iterator[bytes]) -> Iterator[bytes]:
+    """Joined chunks from a reader thread, until the iterator ends or its chunks are spaced out."""
     ahead: queue.Queue[bytes | BaseException | None] = queue.Queue(maxsize=MAX_CHUNKS_AHEAD)
     stopped = threading.Event()
 
     def read() -> None:
+        waits = 0
         try:
-            for chunk in chunks:
+            while waits < WAITS_TO_READ_DIRECTLY and not stopped.is_set():
+                asked = time.perf_counter()
+                chunk = next(iterator, None)
+                if chunk is None:
+                    break
                 ahead.put(chunk)
-                if stopped.is_set():
-                    return
-            ahead.put(None)
+                waits = 0 if time.perf_counter() - asked < ARRIVED_SECONDS else waits + 1
+            ahead.put(None)  # the iterator is free again
         except BaseException as exc:  # noqa: BLE001 - raised in the consumer
             ahead.put(exc)
 

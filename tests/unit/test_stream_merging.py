@@ -1,6 +1,7 @@
 """Events that arrive together are handled together, and nothing waits for a later read.
 
-`iter_arrived` joins the chunks already read, `iter_sse_batches` and
+`iter_arrived` joins the chunks already read (the SDK's gevent patching, active in every test,
+makes the reader thread a greenlet, so what is joined does not depend on timing), `iter_sse_batches` and
 `TogetherClient.stream_event_batches` group events by the joined chunk that completed them, and
 the LLM turns each group into one Dify chunk. Grouping must never change what Dify receives,
 only how many chunks carry it.
@@ -9,6 +10,7 @@ only how many chunks carry it.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -59,11 +61,60 @@ def paced(chunks: list[bytes], handed_on: threading.Event) -> Iterator[bytes]:
             handed_on.clear()
 
 
+@pytest.fixture(autouse=True)
+def unmistakable_timing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A chunk counts as already arrived when handed over within 10 ms: a loaded machine never
+    takes that long for one that has, and `spaced` waits five times as long."""
+    monkeypatch.setattr(sse, "ARRIVED_SECONDS", 0.01)
+
+
 # --- reading ahead --------------------------------------------------------------------------------
 
 
-def test_chunks_that_have_arrived_are_joined() -> None:
-    assert list(iter_arrived([b"a", b"b", b"c"])) == [b"abc"]
+def test_chunks_that_have_arrived_are_joined_after_the_first() -> None:
+    assert list(iter_arrived([b"a", b"b", b"c"])) == [b"a", b"bc"]
+
+
+class CountedThread(threading.Thread):
+    started = 0
+
+    def start(self) -> None:
+        CountedThread.started += 1
+        super().start()
+
+
+def spaced(chunks: list[bytes]) -> Iterator[bytes]:
+    for chunk in chunks:
+        time.sleep(sse.ARRIVED_SECONDS * 5)  # a model's pace: each read waits
+        yield chunk
+
+
+def test_spaced_chunks_are_read_directly_and_a_burst_after_them_is_joined(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sse.threading, "Thread", CountedThread)
+    CountedThread.started = 0
+
+    def chunks() -> Iterator[bytes]:
+        yield from spaced([b"a", b"b", b"c"])
+        yield from [b"d", b"e", b"f"]
+
+    got = list(iter_arrived(chunks()))
+
+    assert got == [b"a", b"b", b"c", b"d", b"ef"]
+    assert CountedThread.started == 1  # only for the burst
+
+
+def test_a_reader_hands_reading_back_once_chunks_are_spaced_out_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sse.threading, "Thread", CountedThread)
+    CountedThread.started = 0
+
+    def chunks() -> Iterator[bytes]:
+        yield from [b"a", b"b", b"c"]
+        yield from spaced([b"d", b"e", b"f", b"g", b"h"])
+
+    got = list(iter_arrived(chunks()))
+
+    assert got == [b"a", b"bc", b"d", b"e", b"f", b"g", b"h"]
+    assert CountedThread.started == 1  # g and h were read directly
 
 
 def test_a_join_holds_at_most_the_chunks_read_ahead(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -77,7 +128,7 @@ def test_a_join_holds_at_most_the_chunks_read_ahead(monkeypatch: pytest.MonkeyPa
 def test_a_join_stops_at_the_byte_limit(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sse, "MAX_JOINED_BYTES", 4)
 
-    assert list(iter_arrived([b"ab", b"cd", b"ef", b"g"])) == [b"abcd", b"efg"]
+    assert list(iter_arrived([b"ab", b"cd", b"ef", b"g"])) == [b"ab", b"cdef", b"g"]
 
 
 def test_a_chunk_is_handed_on_before_the_next_arrives() -> None:
@@ -205,7 +256,9 @@ def test_a_burst_becomes_one_chunk_and_separate_arrivals_stay_separate_chunks() 
     together = ask(frames)
     apart = ask([*frames[:-2], frames[-2] + frames[-1]], one_at_a_time=True)
 
-    assert len(together) == 2  # the burst's text, then the final chunk with finish reason and usage
+    # the first event's text (handed on before the burst is known), the burst's, then the final
+    # chunk with finish reason and usage
+    assert len(together) == 3
     assert len(apart) == 52  # one per event, then the final chunk
     assert text_of(together) == text_of(apart) == "".join(f" t{i}" for i in range(50)) + "."
     assert together[-1].delta.usage.completion_tokens == apart[-1].delta.usage.completion_tokens == 51
@@ -241,4 +294,4 @@ def test_grouping_never_changes_what_dify_receives(events: list[dict], cuts: lis
     assert together[-1].delta.message.tool_calls == one_by_one[-1].delta.message.tool_calls
     assert together[-1].delta.finish_reason == one_by_one[-1].delta.finish_reason
     assert together[-1].delta.usage.total_tokens == one_by_one[-1].delta.usage.total_tokens
-    assert len(together) <= len(one_by_one)
+    assert len(together) <= len([group for group in grouped if group]) + 1  # a chunk per read at most

@@ -10,6 +10,8 @@ rotating order, and each figure is the median over rounds of its ratio to that r
 - plugin: the plugin's LLM through the SDK's `PluginExecutor.invoke_llm`, each chunk serialised
   as the runtime writes it to stdout (`plugin.run_through_runtime`), i.e. everything Dify waits for;
 - unwritten (paced streams): the same without the serialisation, whose share it shows;
+- minimum (paced streams): the floor, plus what any plugin on the SDK must do per event: build
+  the event's `LLMResultChunk` and have the runtime's writer serialise it;
 - oaicompat: the SDK's `OAICompatLargeLanguageModel` the same way, for comparison.
 
 Wall time is what a user waits for; CPU time (this process only; the server is another one) is
@@ -82,6 +84,21 @@ def floor_path(http: httpx.Client) -> Path:
                     yield content
 
     return floor
+
+
+def minimum_path(http: httpx.Client) -> Path:
+    """The floor, each event's text then made a Dify chunk and written as the runtime writes it."""
+    floor = floor_path(http)
+    _, _, writer = executor()
+
+    def minimum(base_url: str, tokens: int) -> Iterator[str]:
+        for index, content in enumerate(floor(base_url, tokens)):
+            message = AssistantPromptMessage(content=content, tool_calls=[])
+            chunk = LLMResultChunk(model=MODEL, delta=LLMResultChunkDelta(index=index, message=message))
+            writer.session_message(session_id="bench", data=writer.stream_object(data=chunk))
+            yield content
+
+    return minimum
 
 
 def client(base_url: str, tokens: int) -> Iterator[str]:
@@ -209,6 +226,7 @@ def _framing(paths: dict[str, Path], base_url: str, framing: str, runs: int) -> 
         )
     ]
     for name, what in (
+        ("minimum", "the floor plus building and writing a Dify chunk per event"),
         ("client", "TogetherClient.stream_event_batches alone"),
         ("unwritten", "plugin LLM via the SDK's executor, chunks not serialised"),
         ("plugin", "plugin LLM via the SDK's executor and writer"),
@@ -222,6 +240,9 @@ def _framing(paths: dict[str, Path], base_url: str, framing: str, runs: int) -> 
             f"{median(cpus[name]) / events * 1e6:.0f} µs/event = {cpu_ratio:.2f}× floor "
             f"({chunks[name]:,} chunks out)"
         )
+        if name == "plugin" and "minimum" in paths:
+            above = median([cpu / least for cpu, least in zip(cpus["plugin"], cpus["minimum"], strict=True)])
+            result += f"; CPU {above:.2f}× the minimum"
         if name == "plugin":
             # A paced stream's wall time is the model's pace: what it costs is CPU per event.
             kind, ratio = ("CPU", cpu_ratio) if framing.startswith("paced") else ("wall", wall_ratio)
@@ -242,6 +263,7 @@ def measure(base_url: str, runs: int) -> tuple[list[Row], list[str]]:
             paths["oaicompat"] = oaicompat
         if framing.startswith("paced"):
             paths["unwritten"] = unwritten
+            paths["minimum"] = minimum_path(http)
         rows += _framing(paths, base_url, framing, runs)
 
     sdk = _sdk_per_chunk(runs)

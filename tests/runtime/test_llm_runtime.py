@@ -293,18 +293,9 @@ def test_reasoning_of_a_model_whose_template_opens_the_block_reaches_dify_inside
 ) -> None:
     # A reasoning model served with a chat template that ends the prompt with `<think>\n`: its
     # answer starts with the reasoning and only the closing tag arrives.
-    fake_together.route(
-        "POST",
-        "/chat/completions",
-        Reply.sse(
-            [
-                chunk({"content": "\nThe user wants"}),
-                chunk({"content": " a sum.\n</th"}),
-                chunk({"content": "ink>\n\n4"}),
-                chunk({"content": "."}, finish_reason="stop", usage=usage(12, 9)),
-            ]
-        ),
-    )
+    pieces = ["\nThe user wants", " a sum.\n</th", "ink>\n\n4", "."]
+    events = [chunk({"content": piece}) for piece in pieces]
+    fake_together.route("POST", "/chat/completions", Reply.sse([*events, chunk({}, "stop", usage(12, 9))]))
     model = "acme/r1-distill-dedicated"
     opened = {**credentials, "mode": "chat", "think_tags": "close_only"}
     question = [message("user", "2+2?")]

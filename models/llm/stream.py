@@ -9,7 +9,7 @@ Streamed contract: every chunk's content is a string (never None); text chunks c
 reason; one final chunk carries the held-back text, the whole tool calls, the mapped finish
 reason and the usage. A stream cut off before `[DONE]` is accepted only when a finish reason
 had already arrived; otherwise the `TruncatedStreamError` propagates. Events that arrived
-together become one chunk: a burst costs one Dify chunk, and no event waits for a later one.
+together become one chunk, so a burst costs few Dify chunks, and no event waits for a later one.
 """
 
 from __future__ import annotations

@@ -58,10 +58,10 @@ def _read_ahead(iterator: Iterator[bytes]) -> Iterator[bytes]:
             while waits < WAITS_TO_READ_DIRECTLY and not stopped.is_set():
                 asked = time.perf_counter()
                 chunk = next(iterator, None)
+                waits = 0 if time.perf_counter() - asked < ARRIVED_SECONDS else waits + 1
                 if chunk is None:
                     break
-                ahead.put(chunk)
-                waits = 0 if time.perf_counter() - asked < ARRIVED_SECONDS else waits + 1
+                ahead.put(chunk)  # waiting here for a slow consumer is not a wait for the network
             ahead.put(None)  # the iterator is free again
         except BaseException as exc:  # noqa: BLE001 - raised in the consumer
             ahead.put(exc)

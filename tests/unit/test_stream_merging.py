@@ -125,6 +125,21 @@ def test_a_join_holds_at_most_the_chunks_read_ahead(monkeypatch: pytest.MonkeyPa
     assert b"".join(joined) == b"abcdefg" and all(len(item) <= 3 for item in joined)
 
 
+def test_a_reader_waiting_for_a_slow_consumer_keeps_reading(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sse.threading, "Thread", CountedThread)
+    monkeypatch.setattr(sse, "MAX_CHUNKS_AHEAD", 2)  # the reader soon waits for room
+    monkeypatch.setattr(sse, "MAX_JOINED_BYTES", 1)  # and the consumer takes one chunk at a time
+    CountedThread.started = 0
+    got = []
+
+    for item in iter_arrived([b"x"] * 8):
+        got.append(item)
+        time.sleep(sse.ARRIVED_SECONDS * 5)
+
+    assert got == [b"x"] * 8
+    assert CountedThread.started == 1  # waiting for the consumer is not chunks spaced out
+
+
 def test_a_join_stops_at_the_byte_limit(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sse, "MAX_JOINED_BYTES", 4)
 

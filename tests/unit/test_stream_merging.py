@@ -83,15 +83,21 @@ class CountedThread(threading.Thread):
         super().start()
 
 
+@pytest.fixture
+def readers_started(monkeypatch: pytest.MonkeyPatch) -> type[CountedThread]:
+    """Counts the reader threads `iter_arrived` starts: `readers_started.started`."""
+    monkeypatch.setattr(sse.threading, "Thread", CountedThread)
+    CountedThread.started = 0
+    return CountedThread
+
+
 def spaced(chunks: list[bytes]) -> Iterator[bytes]:
     for chunk in chunks:
         time.sleep(sse.ARRIVED_SECONDS * 5)  # a model's pace: each read waits
         yield chunk
 
 
-def test_spaced_chunks_are_read_directly_and_a_burst_after_them_is_joined(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sse.threading, "Thread", CountedThread)
-    CountedThread.started = 0
+def test_spaced_chunks_are_read_directly_and_a_burst_after_them_is_joined(readers_started) -> None:
 
     def chunks() -> Iterator[bytes]:
         yield from spaced([b"a", b"b", b"c"])
@@ -100,12 +106,10 @@ def test_spaced_chunks_are_read_directly_and_a_burst_after_them_is_joined(monkey
     got = list(iter_arrived(chunks()))
 
     assert got == [b"a", b"b", b"c", b"d", b"ef"]
-    assert CountedThread.started == 1  # only for the burst
+    assert readers_started.started == 1  # only for the burst
 
 
-def test_a_reader_hands_reading_back_once_chunks_are_spaced_out_again(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sse.threading, "Thread", CountedThread)
-    CountedThread.started = 0
+def test_a_reader_hands_reading_back_once_chunks_are_spaced_out_again(readers_started) -> None:
 
     def chunks() -> Iterator[bytes]:
         yield from [b"a", b"b", b"c"]
@@ -114,7 +118,7 @@ def test_a_reader_hands_reading_back_once_chunks_are_spaced_out_again(monkeypatc
     got = list(iter_arrived(chunks()))
 
     assert got == [b"a", b"bc", b"d", b"e", b"f", b"g", b"h"]
-    assert CountedThread.started == 1  # g and h were read directly
+    assert readers_started.started == 1  # g and h were read directly
 
 
 def test_a_join_holds_at_most_the_chunks_read_ahead(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -125,11 +129,11 @@ def test_a_join_holds_at_most_the_chunks_read_ahead(monkeypatch: pytest.MonkeyPa
     assert b"".join(joined) == b"abcdefg" and all(len(item) <= 3 for item in joined)
 
 
-def test_a_reader_waiting_for_a_slow_consumer_keeps_reading(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sse.threading, "Thread", CountedThread)
+def test_a_reader_waiting_for_a_slow_consumer_keeps_reading(
+    monkeypatch: pytest.MonkeyPatch, readers_started
+) -> None:
     monkeypatch.setattr(sse, "MAX_CHUNKS_AHEAD", 2)  # the reader soon waits for room
     monkeypatch.setattr(sse, "MAX_JOINED_BYTES", 1)  # and the consumer takes one chunk at a time
-    CountedThread.started = 0
     got = []
 
     for item in iter_arrived([b"x"] * 8):
@@ -137,7 +141,7 @@ def test_a_reader_waiting_for_a_slow_consumer_keeps_reading(monkeypatch: pytest.
         time.sleep(sse.ARRIVED_SECONDS * 5)
 
     assert got == [b"x"] * 8
-    assert CountedThread.started == 1  # waiting for the consumer is not chunks spaced out
+    assert readers_started.started == 1  # waiting for the consumer is not chunks spaced out
 
 
 def test_a_join_stops_at_the_byte_limit(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -9,7 +9,7 @@ PYTHON312 := $(shell for c in python3.12 $$(pyenv root 2>/dev/null)/versions/3.1
 	  if "$$c" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 12))' >/dev/null 2>&1; then \
 	    command -v "$$c" 2>/dev/null || echo "$$c"; break; fi; done)
 
-.PHONY: run test bench package lock try catalog clean
+.PHONY: run test bench mutate package lock try catalog clean
 
 $(PY):
 	@if [ -z "$(PYTHON312)" ]; then \
@@ -41,6 +41,12 @@ test: $(STAMP)
 # bench/results/latest.md. RUNS=n sets the runs per figure.
 bench: $(STAMP)
 	$(PY) -m bench $(if $(RUNS),--runs "$(RUNS)")
+
+# Mutation score of one module against the fast test layers (not part of `make test`), e.g.
+#   make mutate MODULE=models/llm/reply.py     (KEEP=1 keeps the scratch copy for `mutmut show`)
+mutate: $(STAMP)
+	$(PY) -m pip install --quiet --disable-pip-version-check "mutmut==3.8.1"
+	$(PY) -m tools.mutate "$(MODULE)" $(if $(KEEP),--keep)
 
 # dist/togetherai-<version>.difypkg: `dify plugin package` when the CLI is on PATH, else tools/package.py.
 package: $(STAMP)

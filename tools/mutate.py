@@ -3,7 +3,7 @@
 The run happens in a scratch copy of the tracked tree, so the checkout gets no `mutants/` folder and
 two modules can be scored at once. It prints mutmut's list of surviving mutants (each can be read with
 `mutmut show NAME` inside the scratch copy, whose path is printed) and one line with the score:
-killed / (killed + survived), timeouts counted as killed.
+mutants caught (killed, or timed out) / mutants tested; a mutant no test reaches counts as surviving.
 
 Usage: python -m tools.mutate models/llm/reply.py [--keep]
 """
@@ -47,11 +47,15 @@ def mutmut_config(module: str, top_level: list[str]) -> str:
     )
 
 
-def score(results: str) -> tuple[int, int]:
-    """(killed, survived) from `mutmut results --all true`, one `name: status` line per mutant."""
-    statuses = [line.rsplit(":", 1)[1].strip() for line in results.splitlines() if ":" in line]
-    killed = sum(status in ("killed", "timeout") for status in statuses)
-    return killed, statuses.count("survived")
+# What mutmut calls a mutant the tests caught; "skipped" ones count neither way, and every other
+# status ("survived", "no tests", "suspicious", "not checked") is a mutant the tests let through.
+CAUGHT = frozenset({"killed", "timeout", "segfault", "caught by type check"})
+
+
+def mutant_statuses(results: str) -> dict[str, str]:
+    """Mutant name → status, from `mutmut results --all true` (one `name: status` line per mutant)."""
+    pairs = (line.rsplit(":", 1) for line in results.splitlines() if ":" in line)
+    return {name.strip(): status.strip() for name, status in pairs if status.strip() != "skipped"}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -76,9 +80,11 @@ def main(argv: list[str] | None = None) -> int:
         results = subprocess.run(
             [str(mutmut), "results", "--all", "true"], cwd=scratch, capture_output=True, text=True, check=True
         ).stdout
-        killed, survived = score(results)
-        print("".join(line + "\n" for line in results.splitlines() if line.endswith(": survived")), end="")
-        total = killed + survived
+        statuses = mutant_statuses(results)
+        for name, status in statuses.items():
+            if status not in CAUGHT:
+                print(f"{name}: {status}")
+        killed, total = sum(status in CAUGHT for status in statuses.values()), len(statuses)
         print(f"{args.module}: {killed} of {total} mutants killed ({100 * killed / max(total, 1):.1f} %)")
         if args.keep:
             print(f"scratch copy kept: {scratch}")

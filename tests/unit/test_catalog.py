@@ -109,7 +109,7 @@ def test_difyignore_keeps_tests_and_drops_secrets_and_builds() -> None:
         for line in (ROOT / ".difyignore").read_text(encoding="utf-8").splitlines()
         if line.strip() and not line.startswith("#")
     }
-    assert {".env", ".venv/", "dist/", "*.difypkg", "__pycache__/"} <= patterns
+    assert {".env", ".venv", "venv", "dist/", "*.difypkg", "__pycache__/"} <= patterns
     assert not any(p.strip("/") == "tests" for p in patterns)
 
 

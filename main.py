@@ -1,5 +1,6 @@
 import socket
 import sys
+from urllib.parse import urlsplit
 
 import yaml
 from dify_plugin import DifyPluginEnv, Plugin
@@ -11,22 +12,49 @@ from models.together.tokens import warm_up_in_background
 # Dify's daemon answers an unknown debug key at once and stays silent on a good one (it then waits
 # for the plugin's declarations), so silence for this long means the key was accepted.
 HANDSHAKE_REPLY_WAIT = 2.0
+# Where Dify shows the debugging URL and key: the bug icon on its Plugins page opens "Debugging".
+DEBUGGING_PAGE = "Plugins → Debugging (the bug icon)"
+
+
+def debugging_address(config: DifyPluginEnv) -> tuple[str, int]:
+    """Dify's debugging host and port, from the settings `DifyPluginEnv` declares.
+
+    REMOTE_INSTALL_URL, when set, is `host:port` as Dify shows it (a scheme in front is allowed);
+    otherwise REMOTE_INSTALL_HOST and REMOTE_INSTALL_PORT. Raises ValueError with one line naming the
+    setting when REMOTE_INSTALL_URL names no host and port.
+    """
+    url = config.REMOTE_INSTALL_URL
+    if url is None:
+        return config.REMOTE_INSTALL_HOST, config.REMOTE_INSTALL_PORT
+    parts = urlsplit(url if "://" in url else f"//{url}")
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if not parts.hostname or port is None or parts.path not in ("", "/"):
+        raise ValueError(
+            f"REMOTE_INSTALL_URL={url!r} in .env is not <host>:<port>: copy the URL from {DEBUGGING_PAGE}"
+        )
+    return parts.hostname, port
 
 
 def remote_debugging_problem(config: DifyPluginEnv) -> str | None:
-    """Why Dify's debugging port will not take this plugin, in one line; None when it will.
+    """Why Dify's debugging port will not take this plugin, in one line that never contains the key;
+    None when the port took the key without a word, as the daemon does.
 
     Checked before the SDK connects: it would print a traceback per retry for an unreachable host,
     and keep reconnecting with a key the daemon refuses.
     """
-    if not config.REMOTE_INSTALL_KEY:
-        return "REMOTE_INSTALL_KEY is not set in .env: copy the key from Dify's Plugins → Develop → Debug"
+    key = config.REMOTE_INSTALL_KEY
+    if not key:
+        return f"REMOTE_INSTALL_KEY is not set in .env: copy the Key from {DEBUGGING_PAGE} in Dify"
     try:
-        host, port = Plugin._get_remote_install_host_and_port(config)  # the SDK's own reading of .env
-    except ValueError:
-        return f"REMOTE_INSTALL_URL={config.REMOTE_INSTALL_URL!r} in .env is not <host>:<port>"
-    key = InitializeMessage.Key(key=config.REMOTE_INSTALL_KEY).model_dump()
-    handshake = InitializeMessage(type=InitializeMessage.Type.HANDSHAKE, data=key)
+        host, port = debugging_address(config)
+    except ValueError as error:
+        return str(error)
+    handshake = InitializeMessage(
+        type=InitializeMessage.Type.HANDSHAKE, data=InitializeMessage.Key(key=key).model_dump()
+    )
     try:
         with socket.create_connection((host, port), timeout=10) as connection:
             connection.sendall(handshake.model_dump_json().encode() + b"\n")
@@ -40,10 +68,31 @@ def remote_debugging_problem(config: DifyPluginEnv) -> str | None:
             f"Cannot reach Dify's plugin debugging port at {host}:{port} ({error}): check REMOTE_INSTALL_URL"
             " in .env and that the Dify plugin daemon there is running and exposes that port"
         )
-    words = reply.decode("utf-8", "replace").strip() or "it closed the connection"
+    # A server may echo the request, key included, in what it answers.
+    first_line = reply.decode("utf-8", "replace").strip().split("\n", 1)[0].strip()[:200]
+    words = first_line.replace(key, "<REMOTE_INSTALL_KEY>") or "it closed the connection without a word"
+    if reply.lstrip().lower().startswith((b"http/", b"<!doctype", b"<html")):
+        return (
+            f"{host}:{port} is a web server ({words}), not Dify's plugin debugging port (a Dify web or API"
+            f" port?): set REMOTE_INSTALL_URL in .env to the URL under {DEBUGGING_PAGE}"
+        )
+    if "invalid key" in words:
+        return (
+            f"Dify at {host}:{port} refused the debug key ({words}): check REMOTE_INSTALL_KEY in .env against"
+            f" {DEBUGGING_PAGE} in that Dify (keys expire; copy the current one)"
+        )
     return (
-        f"Dify at {host}:{port} refused the debug key ({words}): check REMOTE_INSTALL_KEY in .env against"
-        " Plugins → Develop → Debug in that Dify (keys expire; copy the current one)"
+        f"{host}:{port} did not take the plugin ({words}): check that REMOTE_INSTALL_URL in .env is the URL"
+        f" under {DEBUGGING_PAGE}; if it is, the plugin daemon's log says why"
+    )
+
+
+def connected_line(host: str, port: int) -> str:
+    """What to check when the debugging port took the key but the plugin does not show up in Dify."""
+    return (
+        f"Connected to Dify's plugin debugging port at {host}:{port}. If Together AI does not appear under"
+        " Plugins in Dify within a minute, check that REMOTE_INSTALL_URL in .env is the URL under"
+        f" {DEBUGGING_PAGE} and that the plugin daemon exposes that port (EXPOSE_PLUGIN_DEBUGGING_PORT)"
     )
 
 
@@ -57,8 +106,17 @@ if yaml.__with_libyaml__:
 config = DifyPluginEnv(MAX_REQUEST_TIMEOUT=900)
 
 if __name__ == "__main__":
-    if config.INSTALL_METHOD == InstallMethod.Remote and (problem := remote_debugging_problem(config)):
-        sys.exit(problem)
+    remote = config.INSTALL_METHOD == InstallMethod.Remote
+    if remote:
+        if problem := remote_debugging_problem(config):
+            sys.exit(problem)
+        host, port = debugging_address(config)
+        # The SDK then connects exactly where the check did, through the settings it declares.
+        config = config.model_copy(
+            update={"REMOTE_INSTALL_URL": None, "REMOTE_INSTALL_HOST": host, "REMOTE_INSTALL_PORT": port}
+        )
     plugin = Plugin(config)
     warm_up_in_background()
+    if remote:
+        print(connected_line(host, port), file=sys.stderr, flush=True)
     plugin.run()

@@ -8,12 +8,16 @@ assets and `end`.
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
+import queue
+import shutil
 import socket
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -74,11 +78,12 @@ def start(url: str, key: str = GOOD_KEY) -> subprocess.Popen[str]:
     return subprocess.Popen([sys.executable, "-m", "main"], cwd=ROOT, env=env, text=True, **pipes)
 
 
-def one_line_and_exit(process: subprocess.Popen[str]) -> str:
+def one_line_and_exit(process: subprocess.Popen[str], key: str = GOOD_KEY) -> str:
     stdout, stderr = process.communicate(timeout=60)
     assert process.returncode == 1
     assert stdout == ""
     assert len(stderr.splitlines()) == 1, stderr
+    assert key not in stderr
     return stderr.strip()
 
 
@@ -104,11 +109,93 @@ def test_a_url_without_a_port_is_one_line_naming_the_setting() -> None:
 
 
 def test_a_refused_key_is_one_line_with_the_daemons_words(debugging_port: DebuggingPort) -> None:
-    line = one_line_and_exit(start(f"127.0.0.1:{debugging_port.port}", key="expired-key"))
+    key = "0b9e7c1d-2f3a-4b5c-8d6e-7f8091a2b3c4"
+    line = one_line_and_exit(start(f"127.0.0.1:{debugging_port.port}", key=key), key=key)
 
     assert f"127.0.0.1:{debugging_port.port}" in line and "REMOTE_INSTALL_KEY" in line
     assert "handshake failed, invalid key" in line
     assert len(debugging_port.connections) == 1  # no reconnecting with a key that cannot work
+
+
+class EchoingWebServer(http.server.ThreadingHTTPServer):
+    """A web server where the debugging port should be (Dify's web or API port, a proxy): Python's own
+    answers the handshake line with a bare 400 page (no status line) that quotes it, key included."""
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)
+        self.port = self.server_address[1]
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+
+def test_a_web_server_on_the_port_is_named_as_one_without_blaming_or_printing_the_key() -> None:
+    server = EchoingWebServer()
+    try:
+        line = one_line_and_exit(start(f"127.0.0.1:{server.port}"))
+    finally:
+        server.shutdown()
+        server.server_close()
+
+    assert f"127.0.0.1:{server.port} is a web server" in line and "REMOTE_INSTALL_URL" in line
+    assert "REMOTE_INSTALL_KEY" not in line and "refused" not in line
+
+
+class SilentPort:
+    """A TCP listener that takes every connection and never answers or closes it."""
+
+    def __init__(self) -> None:
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        self._held: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                self._held.append(self._listener.accept()[0])
+            except OSError:
+                return
+
+    def close(self) -> None:
+        self._listener.close()
+        for connection in self._held:
+            connection.close()
+
+
+def stderr_lines(process: subprocess.Popen[str]) -> Iterator[str]:
+    """The process's stderr, line by line; a line that takes over a minute ends the test."""
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in process.stderr], daemon=True).start()
+    while True:
+        yield lines.get(timeout=60)
+
+
+def test_a_silent_port_gets_one_line_saying_where_the_plugin_connected_and_what_to_check() -> None:
+    port = SilentPort()
+    process = start(f"127.0.0.1:{port.port}")
+    try:
+        line = next(line for line in stderr_lines(process) if "Connected" in line)
+    finally:
+        process.kill()
+        process.wait(10)
+        port.close()
+
+    assert f"Connected to Dify's plugin debugging port at 127.0.0.1:{port.port}" in line
+    assert "within a minute" in line and "REMOTE_INSTALL_URL" in line and "exposes that port" in line
+    assert GOOD_KEY not in line
+
+
+@pytest.mark.skipif(not (ROOT / "Makefile").is_file(), reason="the Makefile is not packed")
+def test_make_run_without_dotenv_says_what_to_set_before_installing_anything(tmp_path: Path) -> None:
+    for name in ("Makefile", "requirements.txt", "pyproject.toml"):
+        shutil.copy(ROOT / name, tmp_path)
+
+    result = subprocess.run(["make", "run"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+
+    assert result.returncode != 0
+    ours = [line for line in (result.stdout + result.stderr).splitlines() if not line.startswith("make")]
+    assert len(ours) == 1, ours
+    assert ours[0].startswith("No .env") and "REMOTE_INSTALL_URL" in ours[0] and "REMOTE_INSTALL_KEY" in ours[0]
+    assert not (tmp_path / ".venv").exists()
 
 
 def test_an_accepted_key_goes_on_to_declare_the_plugin(debugging_port: DebuggingPort) -> None:
@@ -117,7 +204,9 @@ def test_an_accepted_key_goes_on_to_declare_the_plugin(debugging_port: Debugging
         assert debugging_port.declared.wait(60), process.stderr
     finally:
         process.kill()
-        process.wait(10)
+        _, stderr = process.communicate(timeout=10)
+
+    assert GOOD_KEY not in stderr
 
     probe, session = debugging_port.connections
     assert [m["type"] for m in probe] == ["handshake"]

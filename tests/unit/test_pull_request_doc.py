@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "pull-request.md"
+ROOT = Path(__file__).resolve().parents[2]
+DOC = ROOT / "docs" / "pull-request.md"
 # The section headings of langgenius/dify-official-plugins' pull-request template, in order.
 TEMPLATE_SECTIONS = [
     "Summary",
@@ -37,6 +38,24 @@ def test_release_notes_are_present_in_english_and_have_no_placeholders() -> None
 
 def test_the_llm_plugin_box_is_ticked() -> None:
     assert "- [x] LLM plugin" in sections()["Change Type"]
+
+
+# What a count of tests or a package size looks like: "892 passed", "1,087 tests", "162 files", "1,069 KiB".
+FIGURE = re.compile(r"\b\d[\d,]*\s+(?:passed|skipped|failed|tests?|files|KiB|MiB compressed)\b")
+LAYERS = ["unit", "contract", "realserver", "runtime", "faults", "live"]
+
+
+def test_no_figure_that_changes_with_every_commit_is_written_down() -> None:
+    assert FIGURE.findall(DOC.read_text(encoding="utf-8")) == []
+
+
+def test_the_testing_section_says_how_to_get_every_count() -> None:
+    testing = sections()["Testing"]
+    assert "pytest -s tests/runtime/test_official_ci.py" in testing
+    assert 'make test PYTEST_ARGS="-q tests/<layer>"' in testing
+    rows = re.findall(r"^\| (\w+) \|", testing, flags=re.M)
+    assert [row for row in rows if row != "Layer"] == LAYERS
+    assert all((ROOT / "tests" / layer).is_dir() for layer in LAYERS)
 
 
 def test_the_version_section_says_to_run_make_lock_before_opening_the_pr() -> None:

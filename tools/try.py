@@ -32,6 +32,7 @@ from tools.stdio_runtime import PLUGIN_ROOT, PluginProcess
 TYPES = ("llm", "text-embedding", "rerank", "tts", "speech2text", "moderation")
 LOCAL_TYPES = ("llm", "text-embedding")  # what llama.cpp with SmolLM2 can answer
 LOCAL_MODEL = "llama.cpp/SmolLM2-135M"  # the name sent to llama.cpp when no model is predefined
+LOCAL_PRICE = "no cost (answered by the local llama.cpp server, not Together)"
 SESSION_TIMEOUT = 600.0  # reasoning models can think for minutes
 Messages = Iterable[dict[str, Any]]
 
@@ -51,11 +52,12 @@ def predefined(model_type: str, root: Path = PLUGIN_ROOT) -> list[str]:
 
 
 def default_model(model_type: str, root: Path = PLUGIN_ROOT) -> str:
-    """The first predefined model of the type."""
+    """The first predefined model of the type; a type with none has no default."""
     models = predefined(model_type, root)
     if not models:
         raise TryError(
-            f"Together serves no {model_type} model serverless: pass MODEL=<your dedicated endpoint's model>"
+            f"Together serves no {model_type} model serverless, so there is no default: pass MODEL= the model"
+            " your dedicated endpoint serves, and ENDPOINT_URL= its base URL if it is not Together's"
         )
     return models[0]
 
@@ -107,8 +109,10 @@ def request(args: argparse.Namespace, model: str, credentials: dict[str, str]) -
     return "invoke_moderation", {**common, "text": args.prompt}
 
 
-def print_llm(messages: Messages, out: TextIO, err: TextIO) -> None:
-    """Write each token as it arrives; the usage of the final chunk goes to `err`."""
+def print_llm(messages: Messages, out: TextIO, err: TextIO, local: bool = False) -> None:
+    """Write each token as it arrives; the usage of the final chunk goes to `err`, without a price when
+    `local` (a local server answered: the plugin's figure would be Together's price for a model that
+    did not run)."""
     usage, finish = None, None
     for payload in _stream(messages):
         delta = payload["delta"]
@@ -122,20 +126,22 @@ def print_llm(messages: Messages, out: TextIO, err: TextIO) -> None:
         usage, finish = delta.get("usage") or usage, delta.get("finish_reason") or finish
     out.write("\n")
     if usage:
+        price = LOCAL_PRICE if local else f"{_price(usage['total_price'])} {usage['currency']}"
         err.write(
             f"-- {usage['prompt_tokens']} prompt + {usage['completion_tokens']} completion tokens, "
-            f"{_price(usage['total_price'])} {usage['currency']}, {float(usage['latency']):.2f} s, "
-            f"finish: {finish}\n"
+            f"{price}, {float(usage['latency']):.2f} s, finish: {finish}\n"
         )
 
 
-def print_embedding(messages: Messages, out: TextIO) -> None:
+def print_embedding(messages: Messages, out: TextIO, local: bool = False) -> None:
+    """Each vector's size and first values, then the usage, without a price when `local`."""
     for payload in _stream(messages):
         for vector in payload["embeddings"]:
             head = ", ".join(f"{value:.4f}" for value in vector[:6])
             out.write(f"{len(vector)} dimensions: [{head}, ...]\n")
         usage = payload["usage"]
-        out.write(f"-- {usage['tokens']} tokens, {_price(usage['total_price'])} {usage['currency']}\n")
+        price = LOCAL_PRICE if local else f"{_price(usage['total_price'])} {usage['currency']}"
+        out.write(f"-- {usage['tokens']} tokens, {price}\n")
 
 
 def print_rerank(messages: Messages, out: TextIO) -> None:
@@ -224,9 +230,9 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         action, data = request(args, model, credentials)
         messages = plugin.messages(plugin.send(action, data), SESSION_TIMEOUT)
         if args.type == "llm":
-            print_llm(messages, out, err)
+            print_llm(messages, out, err, local=not api_key)
         elif args.type == "text-embedding":
-            print_embedding(messages, out)
+            print_embedding(messages, out, local=not api_key)
         elif args.type == "rerank":
             print_rerank(messages, out)
         elif args.type == "tts":

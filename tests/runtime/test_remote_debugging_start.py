@@ -194,7 +194,8 @@ def test_make_run_without_dotenv_says_what_to_set_before_installing_anything(tmp
     assert result.returncode != 0
     ours = [line for line in (result.stdout + result.stderr).splitlines() if not line.startswith("make")]
     assert len(ours) == 1, ours
-    assert ours[0].startswith("No .env") and "REMOTE_INSTALL_URL" in ours[0] and "REMOTE_INSTALL_KEY" in ours[0]
+    line = ours[0]
+    assert line.startswith("No .env") and "REMOTE_INSTALL_URL" in line and "REMOTE_INSTALL_KEY" in line
     assert not (tmp_path / ".venv").exists()
 
 

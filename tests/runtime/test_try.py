@@ -55,7 +55,7 @@ def test_without_a_key_embeddings_come_from_the_local_llama_server(
     assert status == 0, err
     assert "No TOGETHER_API_KEY: llama.cpp (SmolLM2-135M)" in err
     assert out.startswith("576 dimensions: [")  # SmolLM2's width, so llama.cpp really answered
-    assert "tokens" in out.splitlines()[-1]
+    assert out.splitlines()[-1].endswith(f" tokens, {try_tool.LOCAL_PRICE}")
 
 
 def test_with_a_key_embeddings_go_to_the_endpoint(with_key: None, fake_together: FakeTogether) -> None:
@@ -253,4 +253,5 @@ def test_without_a_key_the_local_llama_server_answers_the_prompt(
 
     assert status == 0, err
     assert out.strip(), "SmolLM2 wrote something"
-    assert "completion tokens" in err
+    assert "completion tokens, no cost (answered by the local llama.cpp server" in err
+    assert "USD" not in err  # a price would be Together's for a model that did not answer

@@ -54,7 +54,9 @@ def test_without_remote_install_url_the_sdks_host_and_port_settings_apply() -> N
     assert main.debugging_address(config) == ("dify.internal", 15003)
 
 
-@pytest.mark.parametrize("url", ["localhost", "http://localhost", "host:port", "host:70000", "host:5003/x", ""])
+@pytest.mark.parametrize(
+    "url", ["localhost", "http://localhost", "host:port", "host:70000", "host:5003/x", ""]
+)
 def test_a_remote_install_url_without_host_and_port_is_one_line_naming_it(url: str) -> None:
     with pytest.raises(ValueError) as raised:
         main.debugging_address(env(REMOTE_INSTALL_URL=url))

@@ -63,6 +63,35 @@ def test_llm_tokens_are_written_and_flushed_as_each_chunk_arrives() -> None:
     assert err.getvalue() == "-- 5 prompt + 2 completion tokens, 0.0000012 USD, 0.25 s, finish: stop\n"
 
 
+def test_an_answer_from_the_local_server_shows_no_price() -> None:
+    usage = {
+        "prompt_tokens": 5,
+        "completion_tokens": 2,
+        "total_price": "4E-5",  # what the plugin prices the predefined model at
+        "currency": "USD",
+        "latency": 1.0,
+    }
+    err = io.StringIO()
+
+    try_tool.print_llm([chunk("Hi", usage=usage, finish="stop")], io.StringIO(), err, local=True)
+
+    assert err.getvalue() == (
+        "-- 5 prompt + 2 completion tokens, no cost (answered by the local llama.cpp server, not Together),"
+        " 1.00 s, finish: stop\n"
+    )
+
+
+def test_local_embeddings_show_no_price() -> None:
+    usage = {"tokens": 3, "total_price": "0.1", "currency": "USD"}
+    reply = {"type": "stream", "data": {"embeddings": [[0.5]], "usage": usage}}
+    out = io.StringIO()
+
+    try_tool.print_embedding([reply], out, local=True)
+
+    assert out.getvalue().splitlines()[-1] == f"-- 3 tokens, {try_tool.LOCAL_PRICE}"
+    assert "not Together" in try_tool.LOCAL_PRICE
+
+
 def test_llm_tool_calls_are_shown() -> None:
     call = {
         "id": "c1",
@@ -156,7 +185,7 @@ def test_the_default_model_is_the_first_of_its_position_file(tmp_path: Path) -> 
     (folder / "_position.yaml").write_text("- first/model\n- second/model\n")
     assert try_tool.default_model("text-embedding", tmp_path) == "first/model"
     (folder / "_position.yaml").write_text("[]\n")
-    with pytest.raises(try_tool.TryError, match="MODEL="):
+    with pytest.raises(try_tool.TryError, match="no default: pass MODEL= the model your dedicated endpoint"):
         try_tool.default_model("text-embedding", tmp_path)
 
 

@@ -7,6 +7,7 @@ import re
 import tomllib
 from decimal import Decimal
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 import yaml
@@ -51,9 +52,64 @@ def test_manifest_loads_as_the_sdk_reads_it() -> None:
     assert (ROOT / "PRIVACY.md").is_file() or pytest.fail("manifest names PRIVACY.md, which is missing")
 
 
+# The provider's icon fields in the daemon's declaration, and the locales `dify plugin package` checks
+# in `_assets/` for each of them (pkg/plugin_packager/decoder/helper.go, media_transport/assets.go).
+PROVIDER_ICONS = ("icon_small", "icon_large", "icon_small_dark", "icon_large_dark")
+ICON_LOCALES = ("en_US", "zh_Hans", "ja_JP", "pt_BR")
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def test_every_icon_locale_is_a_file_in_assets_and_every_asset_is_named() -> None:
+    provider = load(ROOT / "provider" / "togetherai.yaml")
+    named = {load(ROOT / "manifest.yaml")["icon"]}
+    for field in PROVIDER_ICONS:
+        assert field in provider, f"Dify's provider schema has {field}"
+        assert set(provider[field]) <= set(ICON_LOCALES), (field, provider[field])
+        for locale, name in provider[field].items():
+            assert (ROOT / "_assets" / name).is_file(), f"{field} {locale}: _assets/{name} is missing"
+            named.add(name)
+
+    assert {path.name for path in (ROOT / "_assets").iterdir()} == named
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "_assets").glob("*.svg")), ids=lambda path: path.name)
+def test_icons_draw_their_letters_as_outlines_not_live_text(path: Path) -> None:
+    svg = ElementTree.parse(path).getroot()
+
+    assert svg.tag == f"{SVG}svg"
+    assert [element.tag for element in svg.iter() if element.tag in (f"{SVG}text", f"{SVG}tspan")] == []
+    assert "font-family" not in path.read_text(encoding="utf-8")
+
+
+def luminance(color: str) -> float:
+    """WCAG relative luminance of a #RRGGBB colour."""
+    channels = [int(color[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+@pytest.mark.parametrize(
+    ("field", "background"), [("icon_large", "#FFFFFF"), ("icon_large_dark", "#1D1D20")]
+)
+def test_the_wordmark_stands_out_on_its_theme(field: str, background: str) -> None:
+    name = load(ROOT / "provider" / "togetherai.yaml")[field]["en_US"]
+    [wordmark] = ElementTree.parse(ROOT / "_assets" / name).getroot().iter(f"{SVG}path")
+    lighter, darker = sorted((luminance(wordmark.get("fill")), luminance(background)), reverse=True)
+
+    assert (lighter + 0.05) / (darker + 0.05) >= 7, "WCAG AAA contrast against the theme's background"
+
+
+def test_the_providers_texts_have_a_chinese_version() -> None:
+    provider = load(ROOT / "provider" / "togetherai.yaml")
+
+    for text in (provider["label"], provider["description"], provider["help"]["title"]):
+        assert set(text) == {"en_US", "zh_Hans"}, text
+
+
 def test_provider_loads_with_every_model_type(in_plugin_root: None) -> None:
     provider = ModelProviderConfiguration(**load(ROOT / "provider" / "togetherai.yaml"))
-    for icon in (provider.icon_small, provider.icon_large):
+    icons = (provider.icon_small, provider.icon_large, provider.icon_small_dark, provider.icon_large_dark)
+    for icon in icons:
         assert icon is not None and (ROOT / "_assets" / icon.en_us).is_file()
     for source in [provider.extra.python.provider_source, *provider.extra.python.model_sources]:
         assert (ROOT / source).is_file(), source

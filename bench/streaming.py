@@ -9,6 +9,8 @@ rotating order, and each figure is the median over rounds of its ratio to that r
 - client: the plugin's `TogetherClient.stream_event_batches` alone;
 - plugin: the plugin's LLM through the SDK's `PluginExecutor.invoke_llm`, each chunk serialised
   as the runtime writes it to stdout (`plugin.run_through_runtime`), i.e. everything Dify waits for;
+- direct: the plugin as above with each network chunk handed on as read, no reader thread joining
+  the chunks that arrived meanwhile (`sse.iter_arrived`): what reading ahead saves or costs;
 - unwritten (paced streams): the same without the serialisation, whose share it shows;
 - minimum (paced streams): the floor, plus what any plugin on the SDK must do per event: build
   the event's `LLMResultChunk` and have the runtime's writer serialise it;
@@ -23,6 +25,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import httpx
 from dify_plugin.core.entities.plugin.request import ModelInvokeLLMRequest
@@ -34,6 +37,7 @@ from dify_plugin.interfaces.model.openai_compatible.llm import OAICompatLargeLan
 from bench.plugin import API_KEY, PROVIDER, credentials, executor, run_through_runtime
 from bench.report import Row, median, ms
 from bench.servers import stream_tokens
+from models.together import client as client_module
 from models.together.client import TogetherClient
 
 MODEL = "meta-llama/Llama-3.3-70B-Instruct-Turbo"
@@ -130,6 +134,23 @@ def plugin(base_url: str, tokens: int) -> Iterator[str]:
     for chunk in run_through_runtime(_request(base_url, tokens), "invoke_llm"):
         if chunk.delta.message.content:
             yield chunk.delta.message.content
+
+
+@contextmanager
+def _reading_directly() -> Iterator[None]:
+    """The client hands on each network chunk as httpx reads it, instead of `sse.iter_arrived`'s joins."""
+    joined = client_module.iter_arrived
+    client_module.iter_arrived = iter
+    try:
+        yield
+    finally:
+        client_module.iter_arrived = joined
+
+
+def direct(base_url: str, tokens: int) -> Iterator[str]:
+    """`plugin` with every network chunk handed on as read: no reader thread, no joined chunks."""
+    with _reading_directly():
+        yield from plugin(base_url, tokens)
 
 
 def unwritten(base_url: str, tokens: int) -> Iterator[str]:
@@ -230,6 +251,7 @@ def _framing(paths: dict[str, Path], base_url: str, framing: str, runs: int) -> 
         ("client", "TogetherClient.stream_event_batches alone"),
         ("unwritten", "plugin LLM via the SDK's executor, chunks not serialised"),
         ("plugin", "plugin LLM via the SDK's executor and writer"),
+        ("direct", "the same, each network chunk handed on as read (no reading ahead)"),
         ("oaicompat", "SDK OAICompatLargeLanguageModel via the writer"),
     ):
         if name not in paths:
@@ -243,6 +265,11 @@ def _framing(paths: dict[str, Path], base_url: str, framing: str, runs: int) -> 
         if name == "plugin" and "minimum" in paths:
             above = median([cpu / least for cpu, least in zip(cpus["plugin"], cpus["minimum"], strict=True)])
             result += f"; CPU {above:.2f}× the minimum"
+        if name == "direct":
+            # per round against the plugin reading ahead: above 1, reading ahead saves that much
+            wall_vs = median([d / p for d, p in zip(walls["direct"], walls["plugin"], strict=True)])
+            cpu_vs = median([d / p for d, p in zip(cpus["direct"], cpus["plugin"], strict=True)])
+            result += f"; **{wall_vs:.2f}× the plugin's wall**, {cpu_vs:.2f}× its CPU"
         if name == "plugin":
             # A paced stream's wall time is the model's pace: what it costs is CPU per event.
             kind, ratio = ("CPU", cpu_ratio) if framing.startswith("paced") else ("wall", wall_ratio)
@@ -258,7 +285,7 @@ def measure(base_url: str, runs: int) -> tuple[list[Row], list[str]]:
     floor = floor_path(http)
     rows: list[Row] = []
     for framing in EVENTS:
-        paths: dict[str, Path] = {"floor": floor, "client": client, "plugin": plugin}
+        paths: dict[str, Path] = {"floor": floor, "client": client, "plugin": plugin, "direct": direct}
         if framing == "framed":
             paths["oaicompat"] = oaicompat
         if framing.startswith("paced"):

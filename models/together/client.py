@@ -142,8 +142,8 @@ class TogetherClient:
     def post_multipart(self, path: str, data: Mapping[str, str], files: Mapping[str, Any]) -> Any:
         """POST a multipart form (fields in `data` first, then `files`) and return the JSON body.
 
-        Each value in `files` is `(filename, file object, content type)`; file objects are
-        rewound before a retry.
+        Each value in `files` is `(filename, file object, content type)`; each attempt sends a file
+        from its start (httpx seeks a file object to 0 whenever it renders the form).
         """
         return self._json(self._send("POST", path, data=data, files=files))
 
@@ -212,8 +212,6 @@ class TogetherClient:
         """Send with retries; return a response whose status is below 300 and whose body is unread."""
         headers = {"Authorization": f"Bearer {self._api_key}"}
         for attempt in range(1, MAX_ATTEMPTS + 1):
-            for file in (kwargs.get("files") or {}).values():
-                file[1].seek(0)
             request = self._build(method, path, headers, kwargs)
             try:
                 response = _http.send(request, stream=True)

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.conftest import API_KEY
-from tests.faults.adapters import first_model, model_class
+from tests.faults.adapters import first_model
 from tests.support.fake_together import FakeTogether, Recorded, Reply
 from tests.support.llm_fakes import chunk, usage
 from tests.support.sse import sse_frames
@@ -71,8 +71,6 @@ def echo(fake_together: FakeTogether) -> EchoAll:
 
 
 def test_fifty_streamed_sessions_at_once(plugin: PluginProcess, fake_together: FakeTogether, echo: EchoAll) -> None:
-    if model_class("llm") is None:
-        pytest.skip("models/llm is still a placeholder")
     model = first_model("llm")
     credentials = {"api_key": API_KEY, "endpoint_url": fake_together.base_url}
     markers = [f"session-{n:02d}" for n in range(SESSIONS)]

@@ -19,7 +19,7 @@ from dify_plugin.core.plugin_registration import PluginRegistration
 
 from tests.support.fake_together import FakeTogether, Recorded, Reply
 from tests.support.llm_fakes import chunk, response, text_chunks, tool_delta, tool_fragment, usage
-from tests.support.moderation_fakes import guard
+from tests.support.moderation_fakes import UNSAFE_WORD, guard
 from tests.support.rerank_fakes import DOCS, QUERY, together_rerank
 from tests.support.text_embedding_fakes import embeddings_reply
 from tests.support.tts_audio import SPEECH_MP3, SPEECH_WAV
@@ -238,17 +238,24 @@ def rerank_request(credentials: dict, docs: list[str]) -> dict:
     }
 
 
-def test_rerank_documents_carry_index_text_and_score(
+def test_rerank_documents_carry_their_index_text_and_score(
     plugin: PluginProcess, fake_together: FakeTogether, credentials: dict
 ) -> None:
     fake_together.route("POST", "/rerank", together_rerank)
 
     [result] = plugin.call("invoke_rerank", rerank_request(credentials, DOCS)).ok()
 
-    assert result["model"] and result["docs"]
+    assert result["model"] == CUSTOM
     for doc in result["docs"]:
         assert isinstance(doc["index"], int) and isinstance(doc["text"], str)
         assert isinstance(doc["score"], float | int)
+    # every document, best first (ties in the order sent), with its own text and Together's raw score
+    assert [(doc["index"], doc["text"], doc["score"]) for doc in result["docs"]] == [
+        (1, "Llamas live in the Andes.", 0.91),
+        (0, "Pandas live in China.", 0.55),
+        (2, "Guanacos roam the Andes.", 0.55),
+        (3, "Camels cross deserts.", -0.2),
+    ]
 
 
 def test_an_embedding_reply_over_the_line_limit_is_a_bad_request_not_a_killed_plugin(
@@ -314,25 +321,30 @@ def test_voices_are_a_list_of_named_values(
     assert all(voice["name"] and voice["value"] for voice in result["voices"])
 
 
-def test_speech_text_and_verdicts_have_the_daemons_types(
+def test_speech_text_and_verdicts_have_the_daemons_types_and_values(
     plugin: PluginProcess, fake_together: FakeTogether, credentials: dict
 ) -> None:
     fake_together.route("GET", "/voices", Reply.json({"data": []}))
     fake_together.route("POST", "/audio/speech", Reply(200, {"Content-Type": "audio/mpeg"}, SPEECH_MP3))
-    fake_together.route("POST", "/audio/transcriptions", Reply.json({"text": "Hello."}))
+    fake_together.route("POST", "/audio/transcriptions", Reply.json({"text": "Hello there."}))
     fake_together.route("POST", "/chat/completions", guard())
     tts = {"model_type": "tts", "model": KOKORO, "tenant_id": "t", "content_text": "Hi.", "voice": "af_heart"}
     speech2text = {"model_type": "speech2text", "model": WHISPER, "file": SPEECH_WAV.hex()}
-    moderation = {"model_type": "moderation", "model": CUSTOM, "text": "How do I bake bread?"}
     moderation_credentials = {**credentials, **CUSTOM_CREDENTIALS["moderation"]}
+
+    def moderate(text: str) -> Any:
+        request = {"model_type": "moderation", "model": CUSTOM, "text": text}
+        [verdict] = plugin.call("invoke_moderation", {"credentials": moderation_credentials, **request}).ok()
+        return verdict["result"]
 
     audio = plugin.call("invoke_tts", {"credentials": credentials, **tts}).ok()
     [text] = plugin.call("invoke_speech2text", {"credentials": credentials, **speech2text}).ok()
-    [verdict] = plugin.call("invoke_moderation", {"credentials": moderation_credentials, **moderation}).ok()
 
-    assert audio and all(bytes.fromhex(piece["result"]) for piece in audio)
-    assert isinstance(text["result"], str)
-    assert isinstance(verdict["result"], bool)
+    assert audio and b"".join(bytes.fromhex(piece["result"]) for piece in audio) == SPEECH_MP3
+    assert text["result"] == "Hello there."
+    # the daemon's bool: true when the guard model flags the text, false when it finds it safe
+    assert moderate("How do I bake bread?") is False
+    assert moderate(f"How do I make {UNSAFE_WORD}?") is True
 
 
 @pytest.mark.parametrize("model_type", sorted(CUSTOM_CREDENTIALS))

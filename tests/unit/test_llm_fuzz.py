@@ -35,11 +35,9 @@ from hypothesis import strategies as st
 
 from models.together.client import DEFAULT_ENDPOINT_URL
 from tests.conftest import API_KEY
-from tests.faults.adapters import build, first_model, model_class
+from tests.faults.adapters import build, first_model
 from tests.support.fake_together import FakeTogether, Reply
 from tests.support.sse import sse_body, sse_frames
-
-pytestmark = pytest.mark.skipif(model_class("llm") is None, reason="models/llm is still a placeholder")
 
 FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 from dify_plugin.entities.model.message import UserPromptMessage
-from dify_plugin.errors.model import InvokeRateLimitError
+from dify_plugin.errors.model import InvokeRateLimitError, InvokeServerUnavailableError
 
 respx = pytest.importorskip("respx")
 pytest.importorskip("hypothesis")
@@ -221,7 +221,7 @@ def test_a_line_that_is_not_utf8_comes_after_the_events_before_it() -> None:
     batches = iter_sse_batches([event_bytes("ok") + b"data: \xff\n\n"])
 
     assert next(batches) == ["ok"]
-    with pytest.raises(Exception, match="not UTF-8"):
+    with pytest.raises(InvokeServerUnavailableError, match="not UTF-8"):
         next(batches)
 
 

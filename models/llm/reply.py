@@ -13,7 +13,8 @@ followed by the answer. The assembler guarantees, for streamed and blocking repl
   that closes nothing is dropped, and logged;
 - the answer ends before the first stop string, which never appears in the output: the last
   `max(len(stop)) - 1` characters are held back until they cannot start one;
-- tool-call fragments are joined per `index` and returned whole;
+- tool-call fragments are joined per `index` and returned whole, each with arguments that are a
+  JSON object; a call the token limit cut off is an error, never a call or an empty answer;
 - a character that JSON escaped as two UTF-16 halves split across deltas comes out whole, and a
   half without its partner as U+FFFD (Dify's JSON cannot carry it).
 """
@@ -29,7 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dify_plugin.entities.model.message import AssistantPromptMessage
-from dify_plugin.errors.model import InvokeServerUnavailableError
+from dify_plugin.errors.model import InvokeBadRequestError, InvokeServerUnavailableError
 
 logger = logging.getLogger(__name__)
 
@@ -285,7 +286,9 @@ class ToolCallBuffers:
 
     Each call is keyed by its `index`: id and name come from the first fragment carrying them,
     arguments are concatenated. A fragment without an index starts a new call when it brings a
-    new id, and otherwise continues the latest call.
+    new id, and otherwise continues the latest call. A fragment shaped otherwise than the spec's
+    `ToolCall` (a function that is not an object, a name or id that is not a string, arguments that
+    are neither a string nor an object) raises `InvokeServerUnavailableError`.
     """
 
     def __init__(self) -> None:
@@ -294,29 +297,29 @@ class ToolCallBuffers:
 
     def add(self, fragments: Iterable[Mapping[str, Any]]) -> None:
         for fragment in fragments:
-            if not isinstance(fragment, Mapping):
-                continue
+            call_id = _optional(fragment, "id", str, "a string")
+            function = _optional(fragment, "function", Mapping, "an object") or {}
+            name = _optional(function, "name", str, "a string")
+            arguments = _optional(function, "arguments", (str, Mapping), "a string or an object")
             index = self._index(fragment)
             call = self._calls.setdefault(index, _Call())
             self._latest = index
-            if fragment.get("id") and not call.id:
-                call.id = str(fragment["id"])
-            function = fragment.get("function") or {}
-            if function.get("name") and not call.name:
-                call.name = str(function["name"])
-            arguments = function.get("arguments")
-            if isinstance(arguments, str):
-                call.arguments += arguments
-            elif isinstance(arguments, Mapping):  # some servers send the arguments decoded
-                call.arguments += json.dumps(arguments, ensure_ascii=False)
+            if call_id and not call.id:
+                call.id = call_id
+            if name and not call.name:
+                call.name = name
+            if isinstance(arguments, Mapping):  # some servers send the arguments decoded
+                arguments = json.dumps(arguments, ensure_ascii=False)
+            call.arguments += arguments or ""
 
-    def __bool__(self) -> bool:
-        return bool(self._calls)
-
-    def calls(self) -> list[AssistantPromptMessage.ToolCall]:
+    def calls(self, cut_off: bool = False) -> list[AssistantPromptMessage.ToolCall]:
         """The whole calls in index order; an id Together left out is made up so results can answer it.
 
-        Raises `InvokeServerUnavailableError` for a call without a function name.
+        Each call's arguments must be a JSON object; none at all stand for `{}` unless `cut_off`
+        (the reply stopped at its token limit), when they may be a call that never got written.
+        Raises `InvokeBadRequestError` naming Max Tokens for a call the limit cut off, and
+        `InvokeServerUnavailableError` for a call without a function name or with arguments that are
+        not a JSON object.
         """
         result = []
         for index in sorted(self._calls):
@@ -330,7 +333,7 @@ class ToolCallBuffers:
                     id=call.id or f"call_{uuid.uuid4().hex}",
                     type="function",
                     function=AssistantPromptMessage.ToolCall.ToolCallFunction(
-                        name=call.name, arguments=call.arguments or "{}"
+                        name=call.name, arguments=_whole_arguments(index, call, cut_off)
                     ),
                 )
             )
@@ -338,9 +341,43 @@ class ToolCallBuffers:
 
     def _index(self, fragment: Mapping[str, Any]) -> int:
         index = fragment.get("index")
-        if isinstance(index, (int, float)) and not isinstance(index, bool):
-            return int(index)
+        if isinstance(index, float) and index.is_integer():
+            index = int(index)
+        if isinstance(index, int) and not isinstance(index, bool):
+            return index
+        if index is not None:
+            raise InvokeServerUnavailableError(f"Together AI sent a tool call whose index is {index!r}")
         known_ids = {call.id for call in self._calls.values()}
         if self._latest is None or (fragment.get("id") and fragment["id"] not in known_ids):
             return max(self._calls, default=-1) + 1
         return self._latest
+
+
+def _optional(part: Mapping[str, Any], key: str, kind: type | tuple[type, ...], expected: str) -> Any:
+    """`part[key]`, None when absent or null; `InvokeServerUnavailableError` when it is not of `kind`."""
+    value = part.get(key)
+    if value is None or isinstance(value, kind):
+        return value
+    raise InvokeServerUnavailableError(
+        f"Together AI sent a tool call whose {key} is not {expected}: {json.dumps(value)[:200]}"
+    )
+
+
+def _whole_arguments(index: int, call: _Call, cut_off: bool) -> str:
+    if not call.arguments and not cut_off:
+        return "{}"
+    try:
+        decoded = json.loads(call.arguments)
+    except ValueError:
+        if cut_off:
+            raise InvokeBadRequestError(
+                f"The answer reached Max Tokens in the middle of tool call {index} ({call.name}), so the "
+                "call is incomplete: raise Max Tokens in the model's parameters"
+            ) from None
+        decoded = None
+    if not isinstance(decoded, dict):
+        raise InvokeServerUnavailableError(
+            f"Together AI sent tool call {index} ({call.name}) with arguments that are not a JSON "
+            f"object: {call.arguments[:200]}"
+        )
+    return call.arguments

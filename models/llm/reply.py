@@ -6,8 +6,10 @@ followed by the answer. The assembler guarantees, for streamed and blocking repl
   tool call closes it, and so does the end of the reply; leading whitespace never opens one, so
   no think block is empty;
 - the model's own inline `<think>` blocks come out balanced, each as `<think>\\n` and its text
-  without leading whitespace (an unclosed one is closed at the end); empty ones, like Qwen's
-  `<think>\\n\\n</think>` when thinking is off, are dropped with the whitespace after them;
+  without leading whitespace (an unclosed one is closed at the end); blocks do not nest (a
+  `<think>` inside one is dropped); empty ones, like Qwen's `<think>\\n\\n</think>` when
+  thinking is off, are dropped with the whitespace after them;
+- what is shown never depends on how the text was split into deltas;
 - with `think_opened` (the chat template wrote `<think>`) the answer text starts inside a block,
   streamed as it arrives, unless reasoning came in its own field first; otherwise a `</think>`
   that closes nothing is dropped, and logged;
@@ -37,6 +39,7 @@ logger = logging.getLogger(__name__)
 THINK_OPEN = "<think>"
 THINK_CLOSE = "</think>"
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_TAG = re.compile("</?think>")
 
 
 class ReplyAssembler:
@@ -188,8 +191,10 @@ class StopFilter:
 class InlineThink:
     """Passes answer text through, balancing the model's own `<think>` tags and dropping empty blocks.
 
-    A block's `<think>` is shown with its first text (a second one before it opens nothing more).
-    A trailing fragment that may be the start of a tag is held until the next text decides it.
+    Think blocks do not nest: inside a block a `<think>` opens nothing more and is dropped, and the
+    first `</think>` closes the block. A block's `<think>` is shown with its first text. A trailing
+    fragment that may be the start of a tag is held until the next text decides it, so the output
+    never depends on where the text was split.
     """
 
     def __init__(self) -> None:
@@ -205,24 +210,17 @@ class InlineThink:
     def push(self, text: str) -> str:
         data, self._tail = self._tail + text, ""
         out: list[str] = []
-        if "<" not in data:  # no tag and no start of one: the usual delta
-            self._text(data, out)
-            return out[0] if out else ""
         position = 0
-        while position < len(data):
-            tags = (THINK_CLOSE,) if self._inside and not self._empty else (THINK_OPEN, THINK_CLOSE)
-            found, tag = _first_tag(data, tags, position)
-            if found < 0:
-                keep = max(_partial_tag(data, t, position) for t in tags)
-                self._text(data[position : len(data) - keep], out)
-                self._tail = data[len(data) - keep :]
-                break
-            self._text(data[position:found], out)
-            if (tag == THINK_CLOSE) == self._inside:
-                self._tag(out)
+        while tag := _TAG.search(data, position):
+            self._text(data[position : tag.start()], out)
+            if tag.group() == THINK_CLOSE:
+                self._close(out)
             elif not self._inside:
-                logger.warning("A think block closed that never opened: its reasoning shows as answer")
-            position = found + len(tag)
+                self.open()
+            position = tag.end()
+        keep = max(_partial_tag(data, tag, position) for tag in (THINK_OPEN, THINK_CLOSE))
+        self._text(data[position : len(data) - keep], out)
+        self._tail = data[len(data) - keep :]
         return "".join(out)
 
     def flush(self) -> str:
@@ -249,21 +247,15 @@ class InlineThink:
             self._skip_space = False
         out.append(text)
 
-    def _tag(self, out: list[str]) -> None:
+    def _close(self, out: list[str]) -> None:
         if not self._inside:
-            self.open()
+            logger.warning("A think block closed that never opened: its reasoning shows as answer")
             return
         self._inside = False
         if self._empty:
             self._empty, self._skip_space = False, True
         else:
             out.append(THINK_CLOSE)
-
-
-def _first_tag(data: str, tags: tuple[str, ...], start: int) -> tuple[int, str]:
-    """The position and text of the first of `tags` in `data` from `start`; (-1, "") when none."""
-    hits = [(at, tag) for tag in tags if (at := data.find(tag, start)) >= 0]
-    return min(hits) if hits else (-1, "")
 
 
 def _partial_tag(data: str, tag: str, start: int) -> int:

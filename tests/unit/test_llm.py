@@ -286,8 +286,15 @@ PERSON = {"type": "object", "properties": {"name": {"type": "string"}}, "require
             {"json_schema": json.dumps(PERSON)},
             {"type": "json_schema", "json_schema": {"name": "output", "schema": PERSON}},
         ),
+        (
+            {"json_schema": json.dumps({"name": "p", "schema": PERSON, "description": "A person"})},
+            {
+                "type": "json_schema",
+                "json_schema": {"name": "p", "schema": PERSON, "description": "A person"},
+            },
+        ),
     ],
-    ids=["json_object", "bare-schema", "named-schema", "schema-alone"],
+    ids=["json_object", "bare-schema", "named-schema", "schema-alone", "described-schema"],
 )
 def test_response_format_reaches_together(parameters: dict, expected: dict) -> None:
     route = respx.post(CHAT_URL).mock(return_value=httpx.Response(200, json=response('{"name": "Ada"}')))
@@ -298,14 +305,11 @@ def test_response_format_reaches_together(parameters: dict, expected: dict) -> N
     assert sent(route)["response_format"] == expected
 
 
-def test_json_schema_given_as_an_object_is_accepted() -> None:
-    from models.llm.request import json_schema_format
-
-    assert json_schema_format(PERSON) == {"name": "output", "schema": PERSON}
-    assert (
-        json_schema_format({"name": "p", "schema": PERSON, "description": "A person"})["description"]
-        == "A person"
-    )
+def test_json_schema_given_as_an_object_is_refused_before_any_call() -> None:
+    with respx.mock(assert_all_called=False) as router:
+        with pytest.raises(InvokeBadRequestError, match="json_schema should be string"):
+            ask(parameters={"response_format": "json_schema", "json_schema": PERSON})
+        assert not router.calls
 
 
 @pytest.mark.parametrize(

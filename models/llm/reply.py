@@ -6,14 +6,17 @@ followed by the answer. The assembler guarantees, for streamed and blocking repl
   tool call closes it, and so does the end of the reply; leading whitespace never opens one, so
   no think block is empty;
 - the model's own inline `<think>` blocks come out balanced, each as `<think>\\n` and its text
-  without leading whitespace (an unclosed one is closed at the end); empty ones, like Qwen's
-  `<think>\\n\\n</think>` when thinking is off, are dropped with the whitespace after them;
+  without leading whitespace (an unclosed one is closed at the end); blocks do not nest (a
+  `<think>` inside one is dropped); empty ones, like Qwen's `<think>\\n\\n</think>` when
+  thinking is off, are dropped with the whitespace after them;
+- what is shown never depends on how the text was split into deltas;
 - with `think_opened` (the chat template wrote `<think>`) the answer text starts inside a block,
   streamed as it arrives, unless reasoning came in its own field first; otherwise a `</think>`
   that closes nothing is dropped, and logged;
 - the answer ends before the first stop string, which never appears in the output: the last
   `max(len(stop)) - 1` characters are held back until they cannot start one;
-- tool-call fragments are joined per `index` and returned whole;
+- tool-call fragments are joined per `index` and returned whole, each with arguments that are a
+  JSON object; a call the token limit cut off is an error, never a call or an empty answer;
 - a character that JSON escaped as two UTF-16 halves split across deltas comes out whole, and a
   half without its partner as U+FFFD (Dify's JSON cannot carry it).
 """
@@ -29,13 +32,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from dify_plugin.entities.model.message import AssistantPromptMessage
-from dify_plugin.errors.model import InvokeServerUnavailableError
+from dify_plugin.errors.model import InvokeBadRequestError, InvokeServerUnavailableError
 
 logger = logging.getLogger(__name__)
 
 THINK_OPEN = "<think>"
 THINK_CLOSE = "</think>"
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_TAG = re.compile("</?think>")
 
 
 class ReplyAssembler:
@@ -187,8 +191,10 @@ class StopFilter:
 class InlineThink:
     """Passes answer text through, balancing the model's own `<think>` tags and dropping empty blocks.
 
-    A block's `<think>` is shown with its first text (a second one before it opens nothing more).
-    A trailing fragment that may be the start of a tag is held until the next text decides it.
+    Think blocks do not nest: inside a block a `<think>` opens nothing more and is dropped, and the
+    first `</think>` closes the block. A block's `<think>` is shown with its first text. A trailing
+    fragment that may be the start of a tag is held until the next text decides it, so the output
+    never depends on where the text was split.
     """
 
     def __init__(self) -> None:
@@ -204,24 +210,17 @@ class InlineThink:
     def push(self, text: str) -> str:
         data, self._tail = self._tail + text, ""
         out: list[str] = []
-        if "<" not in data:  # no tag and no start of one: the usual delta
-            self._text(data, out)
-            return out[0] if out else ""
         position = 0
-        while position < len(data):
-            tags = (THINK_CLOSE,) if self._inside and not self._empty else (THINK_OPEN, THINK_CLOSE)
-            found, tag = _first_tag(data, tags, position)
-            if found < 0:
-                keep = max(_partial_tag(data, t, position) for t in tags)
-                self._text(data[position : len(data) - keep], out)
-                self._tail = data[len(data) - keep :]
-                break
-            self._text(data[position:found], out)
-            if (tag == THINK_CLOSE) == self._inside:
-                self._tag(out)
+        while tag := _TAG.search(data, position):
+            self._text(data[position : tag.start()], out)
+            if tag.group() == THINK_CLOSE:
+                self._close(out)
             elif not self._inside:
-                logger.warning("A think block closed that never opened: its reasoning shows as answer")
-            position = found + len(tag)
+                self.open()
+            position = tag.end()
+        keep = max(_partial_tag(data, tag, position) for tag in (THINK_OPEN, THINK_CLOSE))
+        self._text(data[position : len(data) - keep], out)
+        self._tail = data[len(data) - keep :]
         return "".join(out)
 
     def flush(self) -> str:
@@ -248,21 +247,15 @@ class InlineThink:
             self._skip_space = False
         out.append(text)
 
-    def _tag(self, out: list[str]) -> None:
+    def _close(self, out: list[str]) -> None:
         if not self._inside:
-            self.open()
+            logger.warning("A think block closed that never opened: its reasoning shows as answer")
             return
         self._inside = False
         if self._empty:
             self._empty, self._skip_space = False, True
         else:
             out.append(THINK_CLOSE)
-
-
-def _first_tag(data: str, tags: tuple[str, ...], start: int) -> tuple[int, str]:
-    """The position and text of the first of `tags` in `data` from `start`; (-1, "") when none."""
-    hits = [(at, tag) for tag in tags if (at := data.find(tag, start)) >= 0]
-    return min(hits) if hits else (-1, "")
 
 
 def _partial_tag(data: str, tag: str, start: int) -> int:
@@ -285,7 +278,9 @@ class ToolCallBuffers:
 
     Each call is keyed by its `index`: id and name come from the first fragment carrying them,
     arguments are concatenated. A fragment without an index starts a new call when it brings a
-    new id, and otherwise continues the latest call.
+    new id, and otherwise continues the latest call. A fragment shaped otherwise than the spec's
+    `ToolCall` (a function that is not an object, a name or id that is not a string, arguments that
+    are neither a string nor an object) raises `InvokeServerUnavailableError`.
     """
 
     def __init__(self) -> None:
@@ -294,29 +289,29 @@ class ToolCallBuffers:
 
     def add(self, fragments: Iterable[Mapping[str, Any]]) -> None:
         for fragment in fragments:
-            if not isinstance(fragment, Mapping):
-                continue
+            call_id = _optional(fragment, "id", str, "a string")
+            function = _optional(fragment, "function", Mapping, "an object") or {}
+            name = _optional(function, "name", str, "a string")
+            arguments = _optional(function, "arguments", (str, Mapping), "a string or an object")
             index = self._index(fragment)
             call = self._calls.setdefault(index, _Call())
             self._latest = index
-            if fragment.get("id") and not call.id:
-                call.id = str(fragment["id"])
-            function = fragment.get("function") or {}
-            if function.get("name") and not call.name:
-                call.name = str(function["name"])
-            arguments = function.get("arguments")
-            if isinstance(arguments, str):
-                call.arguments += arguments
-            elif isinstance(arguments, Mapping):  # some servers send the arguments decoded
-                call.arguments += json.dumps(arguments, ensure_ascii=False)
+            if call_id and not call.id:
+                call.id = call_id
+            if name and not call.name:
+                call.name = name
+            if isinstance(arguments, Mapping):  # some servers send the arguments decoded
+                arguments = json.dumps(arguments, ensure_ascii=False)
+            call.arguments += arguments or ""
 
-    def __bool__(self) -> bool:
-        return bool(self._calls)
-
-    def calls(self) -> list[AssistantPromptMessage.ToolCall]:
+    def calls(self, cut_off: bool = False) -> list[AssistantPromptMessage.ToolCall]:
         """The whole calls in index order; an id Together left out is made up so results can answer it.
 
-        Raises `InvokeServerUnavailableError` for a call without a function name.
+        Each call's arguments must be a JSON object; none at all stand for `{}` unless `cut_off`
+        (the reply stopped at its token limit), when they may be a call that never got written.
+        Raises `InvokeBadRequestError` naming Max Tokens for a call the limit cut off, and
+        `InvokeServerUnavailableError` for a call without a function name or with arguments that are
+        not a JSON object.
         """
         result = []
         for index in sorted(self._calls):
@@ -330,7 +325,7 @@ class ToolCallBuffers:
                     id=call.id or f"call_{uuid.uuid4().hex}",
                     type="function",
                     function=AssistantPromptMessage.ToolCall.ToolCallFunction(
-                        name=call.name, arguments=call.arguments or "{}"
+                        name=call.name, arguments=_whole_arguments(index, call, cut_off)
                     ),
                 )
             )
@@ -338,9 +333,43 @@ class ToolCallBuffers:
 
     def _index(self, fragment: Mapping[str, Any]) -> int:
         index = fragment.get("index")
-        if isinstance(index, (int, float)) and not isinstance(index, bool):
-            return int(index)
+        if isinstance(index, float) and index.is_integer():
+            index = int(index)
+        if isinstance(index, int) and not isinstance(index, bool):
+            return index
+        if index is not None:
+            raise InvokeServerUnavailableError(f"Together AI sent a tool call whose index is {index!r}")
         known_ids = {call.id for call in self._calls.values()}
         if self._latest is None or (fragment.get("id") and fragment["id"] not in known_ids):
             return max(self._calls, default=-1) + 1
         return self._latest
+
+
+def _optional(part: Mapping[str, Any], key: str, kind: type | tuple[type, ...], expected: str) -> Any:
+    """`part[key]`, None when absent or null; `InvokeServerUnavailableError` when it is not of `kind`."""
+    value = part.get(key)
+    if value is None or isinstance(value, kind):
+        return value
+    raise InvokeServerUnavailableError(
+        f"Together AI sent a tool call whose {key} is not {expected}: {json.dumps(value)[:200]}"
+    )
+
+
+def _whole_arguments(index: int, call: _Call, cut_off: bool) -> str:
+    if not call.arguments and not cut_off:
+        return "{}"
+    try:
+        decoded = json.loads(call.arguments)
+    except ValueError:
+        if cut_off:
+            raise InvokeBadRequestError(
+                f"The answer reached Max Tokens in the middle of tool call {index} ({call.name}), so the "
+                "call is incomplete: raise Max Tokens in the model's parameters"
+            ) from None
+        decoded = None
+    if not isinstance(decoded, dict):
+        raise InvokeServerUnavailableError(
+            f"Together AI sent tool call {index} ({call.name}) with arguments that are not a JSON "
+            f"object: {call.arguments[:200]}"
+        )
+    return call.arguments

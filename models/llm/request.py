@@ -6,7 +6,8 @@ exactly these:
 - sampling, sent as-is when present: temperature, top_p, top_k, min_p, repetition_penalty,
   presence_penalty, frequency_penalty, max_tokens, seed;
 - response_format: "text" (nothing sent), "json_object", or "json_schema" with json_schema (a
-  JSON string or object: a bare schema, or `{"name", "schema", "description"?, "strict"?}`);
+  JSON string, as its text rule makes the SDK require: a bare schema, or
+  `{"name", "schema", "description"?, "strict"?}`);
 - reasoning: boolean → `{"reasoning": {"enabled": …}}`;
 - reasoning_effort: "low" | "medium" | "high" → `reasoning_effort`;
 - preserved_thinking: true → `chat_template_kwargs: {"clear_thinking": false}` (GLM's switch).
@@ -108,22 +109,21 @@ def _response_format(parameters: Mapping[str, Any]) -> dict[str, Any] | None:
     raise InvokeBadRequestError(f"response_format must be text, json_object or json_schema, got {kind!r}")
 
 
-def json_schema_format(value: Any) -> dict[str, Any]:
+def json_schema_format(text: str | None) -> dict[str, Any]:
     """The spec's `ResponseFormatJsonSchema.json_schema` object from Dify's `json_schema` parameter.
 
-    `value` is a JSON string or an already-decoded object: either the schema itself (named
-    "output") or a wrapper `{"name", "schema", "description"?, "strict"?}` as Dify's structured
-    output sends it. Raises `InvokeBadRequestError` saying what is wrong otherwise.
+    `text` is JSON (the SDK refuses anything but a string for a text rule): either the schema
+    itself (named "output") or a wrapper `{"name", "schema", "description"?, "strict"?}` as Dify's
+    structured output sends it. Raises `InvokeBadRequestError` saying what is wrong otherwise.
     """
-    if value is None or (isinstance(value, str) and not value.strip()):
+    if not text or not text.strip():
         raise InvokeBadRequestError(
             "response_format json_schema needs a JSON schema in the json_schema parameter"
         )
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except ValueError as exc:
-            raise InvokeBadRequestError(f"json_schema is not valid JSON: {exc}") from None
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise InvokeBadRequestError(f"json_schema is not valid JSON: {exc}") from None
     if not isinstance(value, dict):
         raise InvokeBadRequestError(f"json_schema must be a JSON object, got {type(value).__name__}")
     wrapped = isinstance(value.get("schema"), dict)

@@ -10,6 +10,9 @@ reason; one final chunk carries the held-back text, the whole tool calls, the ma
 reason and the usage. A stream cut off before `[DONE]` is accepted only when a finish reason
 had already arrived; otherwise the `TruncatedStreamError` propagates. Events that arrived
 together become one chunk, so a burst costs few Dify chunks, and no event waits for a later one.
+
+At the token limit (`length`), streamed or blocking, every tool call whose arguments are whole
+JSON still comes, and one the limit cut off raises `InvokeBadRequestError` naming Max Tokens.
 """
 
 from __future__ import annotations
@@ -54,7 +57,7 @@ def chat_chunk_delta(event: Mapping[str, Any]) -> Delta:
     if type(delta) is not dict:
         delta = {}
     reasoning, trace_key = _reasoning(delta)
-    content, calls = _string(delta.get("content")), _list(delta.get("tool_calls"))
+    content, calls = _string(delta.get("content")), _tool_calls(delta.get("tool_calls"))
     return Delta(content, reasoning, calls, choice.get("finish_reason"), _usage(event), trace_key)
 
 
@@ -75,7 +78,7 @@ def chat_response_delta(payload: Mapping[str, Any]) -> Delta:
     """A whole `ChatCompletionResponse` as one delta; tool calls get their position as index."""
     choice = _required_choice(payload)
     message = choice.get("message") or {}
-    calls = _list(message.get("tool_calls"))
+    calls = _tool_calls(message.get("tool_calls"))
     reasoning, trace_key = _reasoning(message)
     return Delta(
         content=_string(message.get("content")),
@@ -120,6 +123,10 @@ def stream_result(
                 delta = read(event)
                 if delta.usage:
                     usage = delta.usage
+                if delta.finish_reason is not None and type(delta.finish_reason) is not str:
+                    raise InvokeServerUnavailableError(
+                        f"Together AI sent a finish_reason that is not a string: {delta.finish_reason!r:.200}"
+                    )
                 if delta.finish_reason:
                     finish_reason = delta.finish_reason
                 if delta.reasoning is None and delta.tool_calls is None:
@@ -145,7 +152,7 @@ def stream_result(
     if trace_key:
         note_trace_key(trace_key)
     text = reply.finish()
-    calls = reply.tool_calls.calls() if reply.tool_calls and finish_reason != "length" else []
+    calls = reply.tool_calls.calls(cut_off=finish_reason == "length")
     yield LLMResultChunk(
         model=model,
         delta=LLMResultChunkDelta(
@@ -166,7 +173,7 @@ def whole_result(
 ) -> LLMResult:
     """The Dify result for a whole response, assembled by the fresh `reply` as a stream is."""
     text = reply.add(delta.content, delta.reasoning, delta.tool_calls) + reply.finish()
-    calls = reply.tool_calls.calls() if reply.tool_calls and delta.finish_reason != "length" else []
+    calls = reply.tool_calls.calls(cut_off=delta.finish_reason == "length")
     return LLMResult(
         model=model,
         prompt_messages=prompt_messages,
@@ -231,11 +238,19 @@ def _string(value: Any) -> str | None:
     return value if type(value) is str else None
 
 
-def _list(value: Any) -> list[Mapping[str, Any]] | None:
-    return [item for item in value if type(item) is dict] if type(value) is list else None
+def _tool_calls(value: Any) -> list[Mapping[str, Any]] | None:
+    """A message's `tool_calls`: None or a list of objects, else `InvokeServerUnavailableError`."""
+    if value is None or (type(value) is list and all(type(item) is dict for item in value)):
+        return value
+    raise InvokeServerUnavailableError(
+        f"Together AI sent tool_calls that are not a list of objects: {value!r:.200}"
+    )
 
 
 def _log_warnings(event: Mapping[str, Any]) -> None:
-    for warning in event.get("warnings") or []:
+    warnings = event.get("warnings")
+    if type(warnings) is not list:  # the spec's list of `{message}`; anything else has nothing to log
+        return
+    for warning in warnings:
         if isinstance(warning, Mapping) and warning.get("message"):
             logger.info("Together AI warning: %s", warning["message"])

@@ -286,8 +286,15 @@ PERSON = {"type": "object", "properties": {"name": {"type": "string"}}, "require
             {"json_schema": json.dumps(PERSON)},
             {"type": "json_schema", "json_schema": {"name": "output", "schema": PERSON}},
         ),
+        (
+            {"json_schema": json.dumps({"name": "p", "schema": PERSON, "description": "A person"})},
+            {
+                "type": "json_schema",
+                "json_schema": {"name": "p", "schema": PERSON, "description": "A person"},
+            },
+        ),
     ],
-    ids=["json_object", "bare-schema", "named-schema", "schema-alone"],
+    ids=["json_object", "bare-schema", "named-schema", "schema-alone", "described-schema"],
 )
 def test_response_format_reaches_together(parameters: dict, expected: dict) -> None:
     route = respx.post(CHAT_URL).mock(return_value=httpx.Response(200, json=response('{"name": "Ada"}')))
@@ -298,14 +305,11 @@ def test_response_format_reaches_together(parameters: dict, expected: dict) -> N
     assert sent(route)["response_format"] == expected
 
 
-def test_json_schema_given_as_an_object_is_accepted() -> None:
-    from models.llm.request import json_schema_format
-
-    assert json_schema_format(PERSON) == {"name": "output", "schema": PERSON}
-    assert (
-        json_schema_format({"name": "p", "schema": PERSON, "description": "A person"})["description"]
-        == "A person"
-    )
+def test_json_schema_given_as_an_object_is_refused_before_any_call() -> None:
+    with respx.mock(assert_all_called=False) as router:
+        with pytest.raises(InvokeBadRequestError, match="json_schema should be string"):
+            ask(parameters={"response_format": "json_schema", "json_schema": PERSON})
+        assert not router.calls
 
 
 @pytest.mark.parametrize(
@@ -525,18 +529,42 @@ def test_blocking_tool_calls_come_back_whole() -> None:
     ]
 
 
+def cut_off_reply(arguments: str, stream: bool) -> httpx.Response:
+    """A reply that stopped at max_tokens after a whole call to get_time and one to get_weather."""
+    whole = tool_fragment(0, "call_t", "get_time", "{}")
+    if stream:
+        events = [
+            chunk(tool_delta(whole)),
+            chunk(tool_delta(tool_fragment(1, "call_w", "get_weather", arguments))),
+            chunk({"content": None}, finish_reason="length"),
+        ]
+        return sse(events)
+    calls = [{**whole, "type": "function"}, tool_fragment(1, "call_w", "get_weather", arguments)]
+    return httpx.Response(200, json=response(None, finish_reason="length", tool_calls=calls))
+
+
 @respx.mock
-def test_tool_calls_cut_off_by_max_tokens_are_not_emitted() -> None:
-    events = [
-        chunk(tool_delta(tool_fragment(0, "call_a", "get_weather", '{"ci'))),
-        chunk({"content": None}, finish_reason="length"),
-    ]
-    respx.post(CHAT_URL).mock(return_value=sse(events))
+@pytest.mark.parametrize("stream", [True, False], ids=["streamed", "blocking"])
+def test_whole_tool_calls_survive_the_token_limit(stream: bool) -> None:
+    respx.post(CHAT_URL).mock(return_value=cut_off_reply('{"city": "Oslo"}', stream))
 
-    last = final(ask(tools=[WEATHER]))
+    last = ask(tools=[WEATHER, TIME], stream=stream)[-1]
 
-    assert last.delta.message.tool_calls == []
-    assert last.delta.finish_reason == "length"
+    calls = [(c.id, c.function.name, c.function.arguments) for c in last.delta.message.tool_calls]
+    assert calls == [("call_t", "get_time", "{}"), ("call_w", "get_weather", '{"city": "Oslo"}')]
+    assert last.delta.finish_reason == ("length" if stream else None)  # a blocking result has none
+
+
+@respx.mock
+@pytest.mark.parametrize("stream", [True, False], ids=["streamed", "blocking"])
+@pytest.mark.parametrize("arguments", ['{"ci', ""], ids=["half-written", "not-yet-written"])
+def test_a_tool_call_cut_off_by_the_token_limit_is_an_error_naming_max_tokens(
+    arguments: str, stream: bool
+) -> None:
+    respx.post(CHAT_URL).mock(return_value=cut_off_reply(arguments, stream))
+
+    with pytest.raises(InvokeBadRequestError, match=r"Max Tokens .*tool call 1 \(get_weather\)"):
+        ask(tools=[WEATHER, TIME], stream=stream)
 
 
 @respx.mock

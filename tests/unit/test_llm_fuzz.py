@@ -1,6 +1,7 @@
 """Fuzzing the LLM's two translations (hypothesis): Dify messages → Together, Together's stream → Dify.
 
-Properties: whatever the input, only `InvokeError` escapes; text survives both ways unchanged,
+Properties: whatever the input, only `InvokeError` escapes from the messages and, from the stream,
+only one of the five classes Dify knows by name (never the SDK's catch-all); text survives both ways unchanged,
 as far as the runtime's serialisation for Dify, even when a character's UTF-16 halves arrive in
 two events.
 """
@@ -26,7 +27,14 @@ from dify_plugin.entities.model.message import (
     VideoPromptMessageContent,
 )
 from dify_plugin.core.server.__base.response_writer import ResponseWriter
-from dify_plugin.errors.model import InvokeError
+from dify_plugin.errors.model import (
+    InvokeAuthorizationError,
+    InvokeBadRequestError,
+    InvokeConnectionError,
+    InvokeError,
+    InvokeRateLimitError,
+    InvokeServerUnavailableError,
+)
 
 respx = pytest.importorskip("respx")
 pytest.importorskip("hypothesis")
@@ -238,17 +246,54 @@ def text_events(pieces: list[str]) -> list[dict[str, Any]]:
     return [*events, {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}]
 
 
+# The classes Dify maps by name; anything else reaches it as an unknown error.
+DIFY_ERRORS = (
+    InvokeBadRequestError,
+    InvokeAuthorizationError,
+    InvokeRateLimitError,
+    InvokeConnectionError,
+    InvokeServerUnavailableError,
+)
+
+
 @FUZZ
 @given(events=st.lists(chunks, max_size=5), done=st.booleans())
 def test_any_stream_gives_chunks_or_an_invoke_error(events: list[dict], done: bool) -> None:
     try:
         result = invoke_stream(sse_body(events, done))
     except InvokeError as error:
+        assert type(error) in DIFY_ERRORS, f"{type(error).__name__}: {error}"
         assert API_KEY not in str(error)
         return
     assert result, "a stream that succeeds ends with a final chunk"
     for chunk in result:
         assert isinstance(chunk.delta.message.content, str | list)
+
+
+WEATHER_CALL = {"index": 0, "id": "call_a", "type": "function"}
+
+
+@pytest.mark.parametrize(
+    "tool_calls",
+    [
+        [{**WEATHER_CALL, "function": "get_weather"}],
+        [{**WEATHER_CALL, "function": {"name": "get_weather", "arguments": ["Oslo"]}}],
+        [{**WEATHER_CALL, "function": {"name": "get_weather", "arguments": '["Oslo"]'}}],
+        [{**WEATHER_CALL, "function": {"name": "get_weather", "arguments": '{"city"'}}],
+        [{**WEATHER_CALL, "function": {"name": ["get_weather"], "arguments": "{}"}}],
+        [{**WEATHER_CALL, "id": 7, "function": {"name": "get_weather", "arguments": "{}"}}],
+        [{**WEATHER_CALL, "index": "first", "function": {"name": "get_weather", "arguments": "{}"}}],
+        ["get_weather"],
+        {**WEATHER_CALL, "function": {"name": "get_weather", "arguments": "{}"}},
+    ],
+    ids=["function-string", "arguments-list", "arguments-json-list", "arguments-unfinished", "name-list",
+         "id-number", "index-string", "call-string", "calls-object"],
+)  # fmt: skip
+def test_a_malformed_tool_call_is_a_server_error_naming_it(tool_calls: Any) -> None:
+    events = [{"choices": [{"index": 0, "delta": {"tool_calls": tool_calls}, "finish_reason": "tool_calls"}]}]
+
+    with pytest.raises(InvokeServerUnavailableError, match="tool.?call"):
+        invoke_stream(sse_body(events))
 
 
 @FUZZ

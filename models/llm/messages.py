@@ -47,6 +47,13 @@ def strip_think(text: str) -> str:
     return _THINK_BLOCK.sub("", text) if "<think>" in text else text
 
 
+def assistant_parts(text: str) -> tuple[str, str]:
+    """An assistant turn's text as it goes back to Together: (content, reasoning trace, or "")."""
+    if "<think>" not in text:
+        return text, ""
+    return _THINK_BLOCK.sub("", text), "".join(_THINK_BLOCK.findall(text))
+
+
 def chat_messages(
     prompt_messages: Sequence[PromptMessage], trace_key: str = "reasoning"
 ) -> list[dict[str, Any]]:
@@ -92,9 +99,9 @@ def _chat_message(message: PromptMessage, trace_key: str) -> dict[str, Any]:
 
 
 def _assistant_message(message: PromptMessage, trace_key: str) -> dict[str, Any]:
-    text = _text_only(message, "an assistant message")
-    result: dict[str, Any] = {"role": "assistant", "content": strip_think(text)}
-    if trace := "".join(_THINK_BLOCK.findall(text)) if "<think>" in text else "":
+    content, trace = assistant_parts(_text_only(message, "an assistant message"))
+    result: dict[str, Any] = {"role": "assistant", "content": content}
+    if trace:
         result[trace_key] = trace
     calls = message.tool_calls if isinstance(message, AssistantPromptMessage) else []
     if calls:

@@ -696,15 +696,34 @@ def test_token_count_is_offline_deterministic_and_counts_what_is_sent() -> None:
             QUESTION[0],
             UserPromptMessage(content=[TextPromptMessageContent(data="Capital of France?"), image]),
         ]
-        thinking = AssistantPromptMessage(content="<think>" + "long reasoning " * 500 + "</think>Paris.")
-        answered = model.get_num_tokens(MODEL, CREDENTIALS, [*QUESTION, thinking])
         assert not router.calls
 
     text = count_tokens("You are terse.") + count_tokens("Capital of France?")
     assert plain > text  # roles and per-message overhead
     assert with_tools - plain > count_tokens(WEATHER.description)
     assert model.get_num_tokens(MODEL, CREDENTIALS, with_image) == plain  # the image is not counted as text
-    assert answered - plain < 20  # think blocks are not sent back, so not counted
+
+
+@respx.mock
+def test_an_earlier_turns_reasoning_counts_as_it_is_sent_back() -> None:
+    # Dify trims history and budgets max_tokens from this count: reasoning that goes back to
+    # Together but is not counted overruns the model's context.
+    route = respx.post(CHAT_URL).mock(return_value=sse(text_chunks("Madrid.")))
+    reasoning = "The capital is the seat of government, so check it. " * 200  # 10,400 characters
+    follow_up = UserPromptMessage(content="And Spain?")
+    answered = AssistantPromptMessage(content=f"<think>\n{reasoning}\n</think>\n\nParis.")
+    history = [*QUESTION, answered, follow_up]
+    without_reasoning = [*QUESTION, AssistantPromptMessage(content="Paris."), follow_up]
+
+    ask(history)
+
+    earlier = sent(route)["messages"][2]
+    assert earlier["content"] == "Paris." and earlier["reasoning"] == reasoning
+    model = llm()
+    added = model.get_num_tokens(MODEL, CREDENTIALS, history) - model.get_num_tokens(
+        MODEL, CREDENTIALS, without_reasoning
+    )
+    assert added == count_tokens(earlier["reasoning"]) > 1000
 
 
 # --- errors ----------------------------------------------------------------------------------

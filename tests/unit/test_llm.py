@@ -424,6 +424,53 @@ def test_every_message_kind_is_translated_to_the_spec_shape() -> None:
     assert messages[5] == {"role": "user", "content": "Thanks!"}
 
 
+LITERAL_TAGS = "Use the <think> tag like this: <think>...</think> to wrap reasoning."
+
+
+@respx.mock
+@pytest.mark.parametrize(
+    ("shown", "content", "reasoning"),
+    [
+        (LITERAL_TAGS, LITERAL_TAGS, None),  # an answer about the tag, no reasoning
+        (f"<think>\nPlan.\n</think>\n\n{LITERAL_TAGS}", LITERAL_TAGS, "Plan."),
+        ("<think>\nPlan.</think>Done.", "Done.", "Plan."),  # closed by a template-opened block
+        ("<think>\nCut off mid-thought", "", "Cut off mid-thought"),
+        (f"Sure. {LITERAL_TAGS}", f"Sure. {LITERAL_TAGS}", None),
+        (" <think>\nNot at the start\n</think>x", " <think>\nNot at the start\n</think>x", None),
+        ("<think>\nOne.\n</think>A<think>\nTwo.\n</think>B", "A<think>\nTwo.\n</think>B", "One."),
+    ],
+    ids=["literal", "block-then-literal", "template-closed", "unclosed", "later", "indented", "two-blocks"],
+)
+def test_only_the_block_an_answer_opens_with_goes_back_as_reasoning(
+    shown: str, content: str, reasoning: str | None
+) -> None:
+    route = respx.post(CHAT_URL).mock(return_value=sse(text_chunks("ok")))
+
+    ask([*QUESTION, AssistantPromptMessage(content=shown), UserPromptMessage(content="Go on.")])
+
+    earlier = sent(route)["messages"][2]
+    expected = {"role": "assistant", "content": content} | ({"reasoning": reasoning} if reasoning else {})
+    assert earlier == expected
+
+
+@respx.mock
+def test_a_completion_prompt_drops_only_an_assistant_turns_opening_reasoning() -> None:
+    route = respx.post(COMPLETIONS_URL).mock(return_value=httpx.Response(200, json=completion_response("ok")))
+    quoted = "<think>\nQuoted by the user.\n</think>\n\nExplain this."
+    prompt = [
+        SystemPromptMessage(content="<think>\nA system rule.\n</think> Be brief."),
+        UserPromptMessage(content=quoted),
+        AssistantPromptMessage(content=f"<think>\nPlan.\n</think>\n\n{LITERAL_TAGS}"),
+        UserPromptMessage(content="Thanks"),
+    ]
+
+    ask(prompt, model=CUSTOM, credentials={**CUSTOM_CREDENTIALS, "mode": "completion"}, stream=False)
+
+    assert sent(route)["prompt"] == "\n\n".join(
+        ["<think>\nA system rule.\n</think> Be brief.", quoted, LITERAL_TAGS, "Thanks"]
+    )
+
+
 @pytest.mark.parametrize(
     ("message", "error"),
     [

@@ -37,6 +37,8 @@ from dify_plugin.entities.model.message import (
 )
 from dify_plugin.errors.model import InvokeBadRequestError
 
+from models.llm.trace_keys import DEFAULT_TRACE_KEY
+
 # The think block a reply opens with, or an unclosed one running to the end, with the whitespace
 # after it; the group is the reasoning without the line breaks the reply put around it.
 _REASONING_BLOCK = re.compile(r"<think>\n?(.*?)\n?(?:</think>\s*|\Z)", re.DOTALL)
@@ -56,9 +58,10 @@ def assistant_parts(text: str) -> tuple[str, str]:
 
 
 def chat_messages(
-    prompt_messages: Sequence[PromptMessage], trace_key: str = "reasoning"
+    prompt_messages: Sequence[PromptMessage], trace_key: str = DEFAULT_TRACE_KEY
 ) -> list[dict[str, Any]]:
-    """Together chat messages for Dify's prompt messages, in order; earlier reasoning goes under `trace_key`."""
+    """Together chat messages for Dify's prompt messages, in order; earlier reasoning goes under
+    `trace_key` (the model's, from `trace_keys`)."""
     return [_chat_message(message, trace_key) for message in prompt_messages]
 
 

@@ -30,10 +30,10 @@ from dify_plugin.errors.model import (
 
 respx = pytest.importorskip("respx")
 
-from models.llm import llm as llm_module
 from models.llm.num_tokens import count_prompt_tokens
 from models.together.tokens import count_tokens
 from tests.conftest import API_KEY
+from tests.faults.adapters import build
 from tests.support.llm_fakes import (
     CHAT_URL,
     COMPLETIONS_URL,
@@ -845,26 +845,44 @@ def test_max_tokens_beyond_the_models_ceiling_is_refused_before_anything_is_sent
 
 
 @respx.mock
-@pytest.mark.parametrize("key", ["reasoning", "reasoning_content"])
-def test_an_earlier_turns_reasoning_goes_back_under_the_key_it_arrived_on(
-    key: str, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("model", "key"),
+    [
+        ("moonshotai/Kimi-K3", "reasoning_content"),
+        ("openai/gpt-oss-120b", "reasoning"),
+        (CUSTOM, "reasoning"),  # any model outside the catalog: Together's documented field
+    ],
+)
+def test_an_earlier_turns_reasoning_goes_back_under_the_models_key_whatever_earlier_replies_used(
+    model: str, key: str
 ) -> None:
-    monkeypatch.setattr(llm_module, "trace_key_of", {})
+    other = "reasoning" if key == "reasoning_content" else "reasoning_content"
     route = respx.post(CHAT_URL).mock(
         side_effect=[
-            sse([chunk({key: "Needs the weather."}), *text_chunks("Checking.", usage=usage(5, 4))]),
+            sse(text_chunks("Snow in Oslo.")),
+            sse([chunk({other: "Needs the weather.", "content": "Checking."}, "stop")]),
             sse(text_chunks("Snow in Oslo.")),
         ]
     )
-    first = ask()
-    answer = text_of(first)
+    credentials = CUSTOM_CREDENTIALS if model == CUSTOM else CREDENTIALS
+    plugin = llm() if model == CUSTOM else build("llm")
+    history = [
+        *QUESTION,
+        AssistantPromptMessage(content="<think>\nNeeds the weather.\n</think>Checking."),
+        UserPromptMessage(content="And now?"),
+    ]
+
+    def send(messages: list) -> list[LLMResultChunk]:
+        return list(plugin.invoke(model, credentials, messages, {}, None, None, True))
+
+    send(history)
+    answer = text_of(send(QUESTION))  # an answer whose reasoning came on the other key
+    send(history)
+
     assert answer == "<think>\nNeeds the weather.\n</think>Checking."
-
-    # Dify keeps the turn as it was shown: the reasoning is a think block inside the text.
-    ask([*QUESTION, AssistantPromptMessage(content=answer), UserPromptMessage(content="And now?")])
-
-    earlier = sent(route)["messages"][2]
-    assert earlier == {"role": "assistant", "content": "Checking.", key: "Needs the weather."}
+    first, _, again = (json.loads(call.request.content) for call in route.calls)
+    assert first["messages"][2] == {"role": "assistant", "content": "Checking.", key: "Needs the weather."}
+    assert again == first, "a request's shape does not depend on earlier requests"
 
 
 @respx.mock

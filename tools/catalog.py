@@ -10,8 +10,9 @@ confirms the draft's features and parameters before it ships (the header comment
 
 `--render-chat SNAPSHOT` rewrites `models/llm/` from a dated snapshot of Together's serverless
 chat catalog (`tests/fixtures/together_chat_catalog.json` is the current one): one YAML per model
-with the parameter rules of `models/llm/schema.py`, `_position.yaml` in the snapshot's order, and
-the YAMLs of models the snapshot no longer has removed.
+with the parameter rules of `models/llm/schema.py` and the model's `trace_key` (read by
+`models/llm/trace_keys.py`), `_position.yaml` in the snapshot's order, and the YAMLs of models
+the snapshot no longer has removed.
 
 `GET /models` is a bare array of the spec's `ModelInfo` (an object with `data` is accepted too);
 `type` is an open string and `pricing` (USD per 1M tokens) may be missing.
@@ -34,6 +35,7 @@ import yaml
 from dify_plugin.errors.model import InvokeError
 
 from models.llm.schema import TOOL_FEATURES, chat_rules
+from models.llm.trace_keys import DEFAULT_TRACE_KEY, TRACE_KEYS
 from models.together.client import TogetherClient
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -256,6 +258,8 @@ def draft(model: RemoteModel, catalog: list[CatalogEntry], root: Path) -> str:
         "fetch_from": "predefined-model",
         "model_properties": properties,
     }
+    if model_type == "llm":
+        data["trace_key"] = DEFAULT_TRACE_KEY
     if rules:
         data["parameter_rules"] = rules
     if model_type in TOKEN_PRICED and model.price is not None:
@@ -271,7 +275,9 @@ def draft(model: RemoteModel, catalog: list[CatalogEntry], root: Path) -> str:
         "# Before shipping, a person confirms: features (tool-call, multi-tool-call,\n"
         "# stream-tool-call, agent-thought, vision, structured-output),\n"
         f"# parameter_rules ({source}),\n"
-        "# model_properties and pricing.\n"
+        "# model_properties and pricing"
+        + (", and trace_key (which key Together's reasoning reference names)" if "trace_key" in data else "")
+        + ".\n"
     )
     return header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
 
@@ -309,6 +315,8 @@ def chat_yaml(facts: dict[str, Any], snapshot: dict[str, Any]) -> tuple[str, dic
     """The header comment and the data of the YAML of one chat model of `snapshot`."""
     features = [feature.value for feature in TOOL_FEATURES] if facts["tools"] else []
     features += ["vision"] * facts["vision"] + ["structured-output"] * facts["json"]
+    if facts["trace_key"] not in TRACE_KEYS:
+        raise ValueError(f"{facts['id']}: trace_key must be one of {TRACE_KEYS}, not {facts['trace_key']!r}")
     reasoning = facts["reasoning"]
     rules = chat_rules(
         facts["context"],
@@ -323,6 +331,7 @@ def chat_yaml(facts: dict[str, Any], snapshot: dict[str, Any]) -> tuple[str, dic
         "model_type": "llm",
         "features": features,
         "model_properties": {"mode": "chat", "context_size": facts["context"]},
+        "trace_key": facts["trace_key"],
         "parameter_rules": rules,
         "pricing": {
             "input": facts["price_in"],
@@ -332,9 +341,18 @@ def chat_yaml(facts: dict[str, Any], snapshot: dict[str, Any]) -> tuple[str, dic
         },
     }
     sources = snapshot["sources"]
+    trace_source = sources[facts["trace_key_source"]]
     lines = [
         f"Source ({snapshot['as_of']}): {sources['catalog']} (context, USD per 1M tokens, tools, JSON, vision)",
         f"and {sources['reasoning']} (reasoning control).",
+        f"trace_key {facts['trace_key']}: earlier reasoning goes back under "
+        + (
+            f"the key Together observed this model answer on ({trace_source})."
+            if facts["trace_key_source"] == "trace_key_observed"
+            else f"Together's documented reasoning field ({trace_source}); "
+            f"its reference of {snapshot['as_of']} names no key for this model."
+        ),
+        "The SDK ignores trace_key; models/llm/trace_keys.py reads it.",
         "max_tokens may reach the context: Together refuses input + max_tokens above it.",
         "Rendered by `python -m tools.catalog --render-chat`; rules from models/llm/schema.py.",
     ]

@@ -33,16 +33,13 @@ from models.llm.stream import (
     stream_result,
     whole_result,
 )
+from models.llm.trace_keys import trace_key
 from models.together.client import TogetherClient
 from models.together.model_mixin import TogetherModelMixin
 from models.together.tokens import count_tokens
 
 VALIDATION_PROMPT = "ping"
 VALIDATION_MAX_TOKENS = 5  # a reply is not needed, only Together's acceptance of key and model
-TRACE_KEY = "reasoning"  # the key Together takes a reasoning trace under on input, for any model
-# The key each model's reasoning last arrived on in this process, so that an earlier turn's trace
-# (which Dify hands back only as a think block) goes back under it.
-trace_key_of: dict[str, str] = {}
 
 
 class TogetherLargeLanguageModel(TogetherModelMixin, LargeLanguageModel):
@@ -72,7 +69,7 @@ class TogetherLargeLanguageModel(TogetherModelMixin, LargeLanguageModel):
             reply = ReplyAssembler(stop)
         else:
             path = "/chat/completions"
-            messages = chat_messages(prompt_messages, trace_key_of.get(model, TRACE_KEY))
+            messages = chat_messages(prompt_messages, trace_key(model))
             body = chat_request(model, messages, model_parameters, tools, stop, stream)
             read_chunk, read_whole = chat_chunk_delta, chat_response_delta
             # Thinking switched off leaves no block open: the template closes the one it wrote.
@@ -85,16 +82,11 @@ class TogetherLargeLanguageModel(TogetherModelMixin, LargeLanguageModel):
                 tokens = (count_prompt_tokens(prompt_messages, tools), count_tokens(completion_text))
             return self._calc_response_usage(model, credentials, *tokens)
 
-        def note_trace_key(key: str) -> None:
-            trace_key_of[model] = key
-
         if stream:
             batches = client.stream_event_batches(path, body)
-            chunks = stream_result(model, batches, read_chunk, reply, usage_for, note_trace_key)
+            chunks = stream_result(model, batches, read_chunk, reply, usage_for)
             return self.map_stream_errors(chunks)
         delta = read_whole(client.post_json(path, body))
-        if delta.trace_key:
-            note_trace_key(delta.trace_key)
         return whole_result(model, prompt_messages, delta, reply, usage_for)
 
     def _validate_and_filter_model_parameters(

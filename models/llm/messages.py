@@ -7,11 +7,12 @@ Shapes follow the spec's `ChatCompletionMessageParam`:
   `image_url`, video → `video_url`, audio → `audio_url` (a URL or data URI) or `input_audio`
   for inline WAV, the one inline form the spec names. Documents have no Together part and are
   refused with `InvokeBadRequestError` naming the file.
-- assistant messages → the text without its think blocks, their reasoning under the trace key
-  (`reasoning` or `reasoning_content`: Dify keeps an earlier turn's reasoning only as a
-  `<think>` block in its text, and Together asks for it back, unmodified and under the key it
-  arrived on, to continue multi-turn tool calling), plus `tool_calls`, each with the `index`
-  the spec requires.
+- assistant messages → the text after its reasoning block, that block's reasoning under the
+  trace key (`reasoning` or `reasoning_content`: Dify keeps an earlier turn's reasoning only as
+  the `<think>` block the reply opened its text with, and Together asks for it back, unmodified
+  and under the key it arrived on, to continue multi-turn tool calling), plus `tool_calls`,
+  each with the `index` the spec requires. Only a block at the very start is reasoning: a
+  `<think>` anywhere later is what the model said, and goes back as it was.
 - tool results → `{"role": "tool", "tool_call_id", "content"}`.
 An empty `name` (the daemon sends `""` for every message) is left out.
 """
@@ -36,21 +37,31 @@ from dify_plugin.entities.model.message import (
 )
 from dify_plugin.errors.model import InvokeBadRequestError
 
-# A think block, or an unclosed one running to the end, with the whitespace after it; the group is
-# the reasoning without the line breaks the reply put around it.
-_THINK_BLOCK = re.compile(r"<think>\n?(.*?)\n?(?:</think>\s*|\Z)", re.DOTALL)
+from models.llm.trace_keys import DEFAULT_TRACE_KEY
+
+# The think block a reply opens with, or an unclosed one running to the end, with the whitespace
+# after it; the group is the reasoning without the line breaks the reply put around it.
+_REASONING_BLOCK = re.compile(r"<think>\n?(.*?)\n?(?:</think>\s*|\Z)", re.DOTALL)
 _WAV_TYPES = frozenset({"audio/wav", "audio/x-wav", "audio/wave", "audio/vnd.wave"})
 
 
-def strip_think(text: str) -> str:
-    """`text` without its `<think>` blocks: what the model said, not how it reasoned."""
-    return _THINK_BLOCK.sub("", text) if "<think>" in text else text
+def assistant_parts(text: str) -> tuple[str, str]:
+    """An assistant turn's text as it goes back to Together: (what the model said, how it reasoned).
+
+    The reasoning is the think block the text starts with ("" without one); the rest is the
+    content, unchanged but for the whitespace after the block.
+    """
+    block = _REASONING_BLOCK.match(text)
+    if block is None:
+        return text, ""
+    return text[block.end() :], block.group(1)
 
 
 def chat_messages(
-    prompt_messages: Sequence[PromptMessage], trace_key: str = "reasoning"
+    prompt_messages: Sequence[PromptMessage], trace_key: str = DEFAULT_TRACE_KEY
 ) -> list[dict[str, Any]]:
-    """Together chat messages for Dify's prompt messages, in order; earlier reasoning goes under `trace_key`."""
+    """Together chat messages for Dify's prompt messages, in order; earlier reasoning goes under
+    `trace_key` (the model's, from `trace_keys`)."""
     return [_chat_message(message, trace_key) for message in prompt_messages]
 
 
@@ -58,13 +69,13 @@ def completion_prompt(prompt_messages: Sequence[PromptMessage]) -> str:
     """The text of all messages, separated by blank lines, for `/completions`.
 
     Dify's completion-mode apps send one message holding the rendered prompt; several are joined
-    in order. Think blocks are removed from assistant text; media parts are refused, because a
-    completion prompt is text only.
+    in order. An assistant turn goes without its reasoning block (as in chat mode); media parts are
+    refused, because a completion prompt is text only.
     """
     texts = []
     for message in prompt_messages:
         text = _text_only(message, "completion mode (a plain text prompt)")
-        texts.append(strip_think(text) if message.role is PromptMessageRole.ASSISTANT else text)
+        texts.append(assistant_parts(text)[0] if message.role is PromptMessageRole.ASSISTANT else text)
     return "\n\n".join(texts)
 
 
@@ -92,9 +103,9 @@ def _chat_message(message: PromptMessage, trace_key: str) -> dict[str, Any]:
 
 
 def _assistant_message(message: PromptMessage, trace_key: str) -> dict[str, Any]:
-    text = _text_only(message, "an assistant message")
-    result: dict[str, Any] = {"role": "assistant", "content": strip_think(text)}
-    if trace := "".join(_THINK_BLOCK.findall(text)) if "<think>" in text else "":
+    content, trace = assistant_parts(_text_only(message, "an assistant message"))
+    result: dict[str, Any] = {"role": "assistant", "content": content}
+    if trace:
         result[trace_key] = trace
     calls = message.tool_calls if isinstance(message, AssistantPromptMessage) else []
     if calls:

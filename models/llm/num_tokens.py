@@ -5,7 +5,8 @@ touches the network, so this counts with the bundled cl100k encoding the way Ope
 templates spend tokens: text, names and tool calls of each message plus a fixed per-message
 overhead, the tool schemas as sent, and the reply's priming. Media parts count nothing: their
 cost depends on the model's vision encoder, and their base64 text is not what the model reads.
-Think blocks in assistant history count nothing either, since they are not sent back.
+An earlier assistant turn counts as `messages` sends it back: its content without the think
+block, and the block's reasoning as the turn's trace, which the chat template renders again.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from dify_plugin.entities.model.message import (
     PromptMessageTool,
 )
 
-from models.llm.messages import strip_think
+from models.llm.messages import assistant_parts
 from models.together.tokens import count_tokens
 
 TOKENS_PER_MESSAGE = 3  # role and message delimiters in a chat template
@@ -37,8 +38,9 @@ def count_prompt_tokens(
         total += TOKENS_PER_MESSAGE + count_tokens(message.role.value)
         text = message.get_text_content()
         if message.role is PromptMessageRole.ASSISTANT:
-            text = strip_think(text)
-        total += count_tokens(text)
+            total += sum(count_tokens(part) for part in assistant_parts(text))
+        else:
+            total += count_tokens(text)
         if message.name:
             total += count_tokens(message.name)
         if isinstance(message, AssistantPromptMessage):

@@ -47,7 +47,6 @@ class Delta:
     tool_calls: list[Mapping[str, Any]] | None = None
     finish_reason: str | None = None
     usage: Mapping[str, Any] | None = None
-    trace_key: str | None = None  # the key the reasoning came on
 
 
 def chat_chunk_delta(event: Mapping[str, Any]) -> Delta:
@@ -56,9 +55,8 @@ def chat_chunk_delta(event: Mapping[str, Any]) -> Delta:
     delta = choice.get("delta")
     if type(delta) is not dict:
         delta = {}
-    reasoning, trace_key = _reasoning(delta)
     content, calls = _string(delta.get("content")), _tool_calls(delta.get("tool_calls"))
-    return Delta(content, reasoning, calls, choice.get("finish_reason"), _usage(event), trace_key)
+    return Delta(content, _reasoning(delta), calls, choice.get("finish_reason"), _usage(event))
 
 
 def completion_chunk_delta(event: Mapping[str, Any]) -> Delta:
@@ -79,14 +77,12 @@ def chat_response_delta(payload: Mapping[str, Any]) -> Delta:
     choice = _required_choice(payload)
     message = choice.get("message") or {}
     calls = _tool_calls(message.get("tool_calls"))
-    reasoning, trace_key = _reasoning(message)
     return Delta(
         content=_string(message.get("content")),
-        reasoning=reasoning,
+        reasoning=_reasoning(message),
         tool_calls=[{"index": i, **call} for i, call in enumerate(calls)] if calls else None,
         finish_reason=choice.get("finish_reason"),
         usage=_usage(payload),
-        trace_key=trace_key,
     )
 
 
@@ -104,14 +100,11 @@ def stream_result(
     read: Callable[[Mapping[str, Any]], Delta],
     reply: ReplyAssembler,
     usage_for: UsageFor,
-    note_trace_key: Callable[[str], None],
 ) -> Generator[LLMResultChunk, None, None]:
     """Dify chunks for Together's events, given as lists of the events that arrived together,
-    assembled by the fresh `reply`; see the module docstring for the contract. The key the
-    reasoning last came on goes, once the answer is whole, to `note_trace_key`."""
+    assembled by the fresh `reply`; see the module docstring for the contract."""
     finish_reason: str | None = None
     usage: Mapping[str, Any] | None = None
-    trace_key: str | None = None
     index = 0
     try:
         for events in batches:
@@ -133,7 +126,6 @@ def stream_result(
                     if delta.content:
                         texts.append(delta.content)
                     continue
-                trace_key = delta.trace_key or trace_key
                 if texts:
                     shown.append(reply.add("".join(texts)))
                     texts = []
@@ -149,8 +141,6 @@ def stream_result(
             raise
         # Everything was sent; only the closing `[DONE]` (and perhaps a usage chunk) is missing.
         logger.warning("Together AI closed a finished stream without [DONE]; keeping the answer")
-    if trace_key:
-        note_trace_key(trace_key)
     text = reply.finish()
     calls = reply.tool_calls.calls(cut_off=finish_reason == "length")
     yield LLMResultChunk(
@@ -220,13 +210,12 @@ def _required_choice(payload: Mapping[str, Any]) -> Mapping[str, Any]:
     return choice
 
 
-def _reasoning(part: Mapping[str, Any]) -> tuple[str | None, str | None]:
-    """The reasoning text and the key it came on (None when there is none)."""
+def _reasoning(part: Mapping[str, Any]) -> str | None:
+    """The reasoning text, on whichever of the two keys it came."""
     reasoning = part.get("reasoning")
     if type(reasoning) is str and reasoning:
-        return reasoning, "reasoning"
-    reasoning = _string(part.get("reasoning_content"))
-    return reasoning, "reasoning_content" if reasoning else None
+        return reasoning
+    return _string(part.get("reasoning_content"))
 
 
 def _usage(event: Mapping[str, Any]) -> Mapping[str, Any] | None:

@@ -196,6 +196,9 @@ def test_write_drafts_valid_yamls_that_leave_features_to_a_person(root: Path) ->
         "max_tokens",
     ]  # shared by every llm
     assert data["pricing"] == {"input": "0.15", "output": "0.6", "unit": "0.000001", "currency": "USD"}
+    assert data["trace_key"] == "reasoning" and "trace_key" in text.split("\nmodel:")[0]
+    kokoro = yaml.safe_load((root / "models" / "tts" / "hexgrad-Kokoro-82M.yaml").read_text())
+    assert "trace_key" not in kokoro, "only chat models send reasoning back"
     positions = yaml.safe_load((root / "models" / "llm" / "_position.yaml").read_text())
     assert positions[0] == "meta-llama/Llama-3.3-70B-Instruct-Turbo" and "openai/gpt-oss-120b" in positions
     orpheus = yaml.safe_load((root / "models" / "tts" / "canopylabs-orpheus-3b-0.1-ft.yaml").read_text())

@@ -30,10 +30,10 @@ from dify_plugin.errors.model import (
 
 respx = pytest.importorskip("respx")
 
-from models.llm import llm as llm_module
 from models.llm.num_tokens import count_prompt_tokens
 from models.together.tokens import count_tokens
 from tests.conftest import API_KEY
+from tests.faults.adapters import build
 from tests.support.llm_fakes import (
     CHAT_URL,
     COMPLETIONS_URL,
@@ -428,6 +428,53 @@ def test_every_message_kind_is_translated_to_the_spec_shape() -> None:
     assert messages[5] == {"role": "user", "content": "Thanks!"}
 
 
+LITERAL_TAGS = "Use the <think> tag like this: <think>...</think> to wrap reasoning."
+
+
+@respx.mock
+@pytest.mark.parametrize(
+    ("shown", "content", "reasoning"),
+    [
+        (LITERAL_TAGS, LITERAL_TAGS, None),  # an answer about the tag, no reasoning
+        (f"<think>\nPlan.\n</think>\n\n{LITERAL_TAGS}", LITERAL_TAGS, "Plan."),
+        ("<think>\nPlan.</think>Done.", "Done.", "Plan."),  # closed by a template-opened block
+        ("<think>\nCut off mid-thought", "", "Cut off mid-thought"),
+        (f"Sure. {LITERAL_TAGS}", f"Sure. {LITERAL_TAGS}", None),
+        (" <think>\nNot at the start\n</think>x", " <think>\nNot at the start\n</think>x", None),
+        ("<think>\nOne.\n</think>A<think>\nTwo.\n</think>B", "A<think>\nTwo.\n</think>B", "One."),
+    ],
+    ids=["literal", "block-then-literal", "template-closed", "unclosed", "later", "indented", "two-blocks"],
+)
+def test_only_the_block_an_answer_opens_with_goes_back_as_reasoning(
+    shown: str, content: str, reasoning: str | None
+) -> None:
+    route = respx.post(CHAT_URL).mock(return_value=sse(text_chunks("ok")))
+
+    ask([*QUESTION, AssistantPromptMessage(content=shown), UserPromptMessage(content="Go on.")])
+
+    earlier = sent(route)["messages"][2]
+    expected = {"role": "assistant", "content": content} | ({"reasoning": reasoning} if reasoning else {})
+    assert earlier == expected
+
+
+@respx.mock
+def test_a_completion_prompt_drops_only_an_assistant_turns_opening_reasoning() -> None:
+    route = respx.post(COMPLETIONS_URL).mock(return_value=httpx.Response(200, json=completion_response("ok")))
+    quoted = "<think>\nQuoted by the user.\n</think>\n\nExplain this."
+    prompt = [
+        SystemPromptMessage(content="<think>\nA system rule.\n</think> Be brief."),
+        UserPromptMessage(content=quoted),
+        AssistantPromptMessage(content=f"<think>\nPlan.\n</think>\n\n{LITERAL_TAGS}"),
+        UserPromptMessage(content="Thanks"),
+    ]
+
+    ask(prompt, model=CUSTOM, credentials={**CUSTOM_CREDENTIALS, "mode": "completion"}, stream=False)
+
+    assert sent(route)["prompt"] == "\n\n".join(
+        ["<think>\nA system rule.\n</think> Be brief.", quoted, LITERAL_TAGS, "Thanks"]
+    )
+
+
 @pytest.mark.parametrize(
     ("message", "error"),
     [
@@ -724,15 +771,34 @@ def test_token_count_is_offline_deterministic_and_counts_what_is_sent() -> None:
             QUESTION[0],
             UserPromptMessage(content=[TextPromptMessageContent(data="Capital of France?"), image]),
         ]
-        thinking = AssistantPromptMessage(content="<think>" + "long reasoning " * 500 + "</think>Paris.")
-        answered = model.get_num_tokens(MODEL, CREDENTIALS, [*QUESTION, thinking])
         assert not router.calls
 
     text = count_tokens("You are terse.") + count_tokens("Capital of France?")
     assert plain > text  # roles and per-message overhead
     assert with_tools - plain > count_tokens(WEATHER.description)
     assert model.get_num_tokens(MODEL, CREDENTIALS, with_image) == plain  # the image is not counted as text
-    assert answered - plain < 20  # think blocks are not sent back, so not counted
+
+
+@respx.mock
+def test_an_earlier_turns_reasoning_counts_as_it_is_sent_back() -> None:
+    # Dify trims history and budgets max_tokens from this count: reasoning that goes back to
+    # Together but is not counted overruns the model's context.
+    route = respx.post(CHAT_URL).mock(return_value=sse(text_chunks("Madrid.")))
+    reasoning = "The capital is the seat of government, so check it. " * 200  # 10,400 characters
+    follow_up = UserPromptMessage(content="And Spain?")
+    answered = AssistantPromptMessage(content=f"<think>\n{reasoning}\n</think>\n\nParis.")
+    history = [*QUESTION, answered, follow_up]
+    without_reasoning = [*QUESTION, AssistantPromptMessage(content="Paris."), follow_up]
+
+    ask(history)
+
+    earlier = sent(route)["messages"][2]
+    assert earlier["content"] == "Paris." and earlier["reasoning"] == reasoning
+    model = llm()
+    added = model.get_num_tokens(MODEL, CREDENTIALS, history) - model.get_num_tokens(
+        MODEL, CREDENTIALS, without_reasoning
+    )
+    assert added == count_tokens(earlier["reasoning"]) > 1000
 
 
 # --- errors ----------------------------------------------------------------------------------
@@ -807,26 +873,44 @@ def test_max_tokens_beyond_the_models_ceiling_is_refused_before_anything_is_sent
 
 
 @respx.mock
-@pytest.mark.parametrize("key", ["reasoning", "reasoning_content"])
-def test_an_earlier_turns_reasoning_goes_back_under_the_key_it_arrived_on(
-    key: str, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("model", "key"),
+    [
+        ("moonshotai/Kimi-K3", "reasoning_content"),
+        ("openai/gpt-oss-120b", "reasoning"),
+        (CUSTOM, "reasoning"),  # any model outside the catalog: Together's documented field
+    ],
+)
+def test_an_earlier_turns_reasoning_goes_back_under_the_models_key_whatever_earlier_replies_used(
+    model: str, key: str
 ) -> None:
-    monkeypatch.setattr(llm_module, "trace_key_of", {})
+    other = "reasoning" if key == "reasoning_content" else "reasoning_content"
     route = respx.post(CHAT_URL).mock(
         side_effect=[
-            sse([chunk({key: "Needs the weather."}), *text_chunks("Checking.", usage=usage(5, 4))]),
+            sse(text_chunks("Snow in Oslo.")),
+            sse([chunk({other: "Needs the weather.", "content": "Checking."}, "stop")]),
             sse(text_chunks("Snow in Oslo.")),
         ]
     )
-    first = ask()
-    answer = text_of(first)
+    credentials = CUSTOM_CREDENTIALS if model == CUSTOM else CREDENTIALS
+    plugin = llm() if model == CUSTOM else build("llm")
+    history = [
+        *QUESTION,
+        AssistantPromptMessage(content="<think>\nNeeds the weather.\n</think>Checking."),
+        UserPromptMessage(content="And now?"),
+    ]
+
+    def send(messages: list) -> list[LLMResultChunk]:
+        return list(plugin.invoke(model, credentials, messages, {}, None, None, True))
+
+    send(history)
+    answer = text_of(send(QUESTION))  # an answer whose reasoning came on the other key
+    send(history)
+
     assert answer == "<think>\nNeeds the weather.\n</think>Checking."
-
-    # Dify keeps the turn as it was shown: the reasoning is a think block inside the text.
-    ask([*QUESTION, AssistantPromptMessage(content=answer), UserPromptMessage(content="And now?")])
-
-    earlier = sent(route)["messages"][2]
-    assert earlier == {"role": "assistant", "content": "Checking.", key: "Needs the weather."}
+    first, _, again = (json.loads(call.request.content) for call in route.calls)
+    assert first["messages"][2] == {"role": "assistant", "content": "Checking.", key: "Needs the weather."}
+    assert again == first, "a request's shape does not depend on earlier requests"
 
 
 @respx.mock

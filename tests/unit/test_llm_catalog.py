@@ -19,6 +19,7 @@ from dify_plugin.entities.model import ModelFeature, ModelPropertyKey
 from dify_plugin.entities.model.schema import AIModelEntity, ParameterRule, ParameterType
 
 from models.llm.request import CHAT_ONLY_PARAMETERS, SAMPLING_PARAMETERS
+from models.llm.trace_keys import DEFAULT_TRACE_KEY, catalog_trace_keys, trace_key
 from tools import catalog
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -93,6 +94,47 @@ def test_each_yaml_is_the_snapshot_rendered_with_the_schema_rules(path: Path) ->
     )
     assert path.read_text(encoding="utf-8").startswith(header), "the source comment is missing or stale"
     assert SNAPSHOT["as_of"] in header and "models.md" in header
+
+
+# The keys Together's reasoning reference observed each model's trace on (2026-10-07); every
+# other model has none named there and takes Together's documented `reasoning` field.
+OBSERVED_TRACE_KEYS = {
+    "moonshotai/Kimi-K3": "reasoning_content",
+    "deepseek-ai/DeepSeek-V4-Pro-0813": "reasoning_content",
+    "zai-org/GLM-5.2": "reasoning_content",
+    "MiniMaxAI/MiniMax-M3": "reasoning_content",
+    "openai/gpt-oss-120b": "reasoning",
+    "Qwen/Qwen3.5-9B": "reasoning",
+}
+
+
+def test_each_model_sends_reasoning_back_under_the_key_togethers_reference_names() -> None:
+    for model, facts in FACTS.items():
+        observed = model in OBSERVED_TRACE_KEYS
+        assert facts["trace_key"] == OBSERVED_TRACE_KEYS.get(model, DEFAULT_TRACE_KEY), model
+        assert facts["trace_key_source"] == ("trace_key_observed" if observed else "trace_key_documented")
+        assert trace_key(model) == facts["trace_key"], "the plugin reads the key from the model's YAML"
+    assert "reasoning-models.md" in SNAPSHOT["sources"]["trace_key_observed"]
+    assert "docs.together.ai" in SNAPSHOT["sources"]["trace_key_documented"]
+    assert trace_key("acme/fine-tune-7b") == DEFAULT_TRACE_KEY == "reasoning"
+
+
+def test_rendering_keeps_each_models_trace_key_where_the_plugin_reads_it(tmp_path: Path) -> None:
+    path = tmp_path / "snapshot.json"
+    path.write_text(json.dumps(SNAPSHOT), encoding="utf-8")
+    (tmp_path / "models" / "llm").mkdir(parents=True)
+
+    assert catalog.main(["--render-chat", str(path)], root=tmp_path) == 0
+
+    rendered = catalog_trace_keys(tmp_path / "models" / "llm")
+    assert rendered == {model: facts["trace_key"] for model, facts in FACTS.items()}
+    assert set(rendered.values()) == {"reasoning", "reasoning_content"}
+
+
+def test_a_snapshot_with_an_unknown_trace_key_is_refused() -> None:
+    facts = {**FACTS["moonshotai/Kimi-K3"], "trace_key": "thinking"}
+    with pytest.raises(ValueError, match="trace_key must be one of"):
+        catalog.chat_yaml(facts, SNAPSHOT)
 
 
 @pytest.mark.parametrize("path", PATHS, ids=ids)

@@ -69,8 +69,9 @@ def remote_debugging_problem(config: DifyPluginEnv) -> str | None:
             " in .env and that the Dify plugin daemon there is running and exposes that port"
         )
     # A server may echo the request, key included, in what it answers.
-    first_line = reply.decode("utf-8", "replace").strip().split("\n", 1)[0].strip()[:200]
-    words = first_line.replace(key, "<REMOTE_INSTALL_KEY>") or "it closed the connection without a word"
+    # Redacted before it is shortened, so that no cut-off piece of the key survives either.
+    answer = reply.decode("utf-8", "replace").replace(key, "<REMOTE_INSTALL_KEY>")
+    words = answer.strip().split("\n", 1)[0].strip()[:200] or "it closed the connection without a word"
     if reply.lstrip().lower().startswith((b"http/", b"<!doctype", b"<html")):
         return (
             f"{host}:{port} is a web server ({words}), not Dify's plugin debugging port (a Dify web or API"

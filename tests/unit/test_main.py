@@ -136,6 +136,15 @@ def test_any_other_answer_is_quoted_without_the_key(reply: bytes, words: str) ->
     assert KEY not in line
 
 
+def test_no_piece_of_an_echoed_key_survives_the_shortening() -> None:
+    # The quote is cut at 200 characters; here the cut falls inside the echoed key.
+    port = CannedPort(b"x" * (200 - len(KEY) // 2) + KEY.encode() + b"\n")
+
+    line = port.problem()
+
+    assert KEY[: len(KEY) // 2 - 10] not in line
+
+
 def test_a_port_that_takes_the_key_in_silence_is_no_problem() -> None:
     assert CannedPort(None).problem() is None
 

@@ -238,3 +238,24 @@ def test_a_first_half_is_held_back_only_until_the_next_text() -> None:
 
     assert reply.add("a\ud83d") == "a"
     assert reply.add("\ude00") == "\U0001f600"
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "character"),
+    [("\ud800", "\udc00", "\U00010000"), ("\udbff", "\udfff", "\U0010ffff")],
+    ids=["first", "last"],
+)
+def test_the_first_and_last_characters_beyond_the_basic_plane_survive_a_split(
+    first: str, second: str, character: str
+) -> None:
+    reply = ReplyAssembler()
+
+    assert reply.add("a" + first) + reply.add(second + "b") + reply.finish() == f"a{character}b"
+
+
+def test_a_lone_half_that_closed_the_reasoning_is_not_repeated_when_reasoning_resumes() -> None:
+    reply = ReplyAssembler()
+
+    shown = reply.add(reasoning="a\ud83d") + reply.add("b") + reply.add(reasoning="c") + reply.finish()
+
+    assert shown == "<think>\na\ufffd\n</think>b<think>\nc\n</think>"

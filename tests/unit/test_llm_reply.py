@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from dify_plugin.errors.model import InvokeServerUnavailableError
 
 pytest.importorskip("hypothesis")
 from hypothesis import given
@@ -187,7 +188,8 @@ def test_a_held_back_stop_string_ends_the_answer_when_reasoning_resumes() -> Non
 
 def test_a_closing_think_tag_without_an_opening_one_is_dropped_and_logged(caplog) -> None:
     assert assemble(["reasoning", "</think>", "\n\nAnswer"]) == "reasoning\n\nAnswer"
-    assert "never opened" in caplog.text  # the operator learns the model needs `think_tags`
+    # the operator learns the model needs `think_tags`
+    assert "A think block closed that never opened: its reasoning shows as answer" in caplog.text
 
 
 @pytest.mark.parametrize(
@@ -259,3 +261,27 @@ def test_a_lone_half_that_closed_the_reasoning_is_not_repeated_when_reasoning_re
     shown = reply.add(reasoning="a\ud83d") + reply.add("b") + reply.add(reasoning="c") + reply.finish()
 
     assert shown == "<think>\na\ufffd\n</think>b<think>\nc\n</think>"
+
+
+def test_text_that_cannot_begin_a_stop_string_is_shown_at_once() -> None:
+    reply = ReplyAssembler(["STOP", "<end>"])
+
+    assert [reply.add(piece) for piece in ["Hello", " S", "ee", " <e", "nd"]] == ["Hello", " ", "See", " ", ""]
+
+
+@pytest.mark.parametrize(
+    ("fragments", "message"),
+    [
+        ([{"id": "a", "function": {"arguments": "{}"}}], "tool call 0 without a function name"),
+        (
+            [{"id": "a", "function": {"name": "f"}}, {"id": "b", "function": {"arguments": "{}"}}],
+            "tool call 1 without a function name",
+        ),
+    ],
+)
+def test_a_call_without_a_name_is_named_by_its_position(fragments: list[dict], message: str) -> None:
+    buffers = ToolCallBuffers()
+    buffers.add(fragments)
+
+    with pytest.raises(InvokeServerUnavailableError, match=f"^Together AI sent {message}$"):
+        buffers.calls()

@@ -266,7 +266,9 @@ def test_a_lone_half_that_closed_the_reasoning_is_not_repeated_when_reasoning_re
 def test_text_that_cannot_begin_a_stop_string_is_shown_at_once() -> None:
     reply = ReplyAssembler(["STOP", "<end>"])
 
-    assert [reply.add(piece) for piece in ["Hello", " S", "ee", " <e", "nd"]] == ["Hello", " ", "See", " ", ""]
+    shown = [reply.add(piece) for piece in ["Hello", " S", "ee", " <e", "nd"]]
+
+    assert shown == ["Hello", " ", "See", " ", ""]
 
 
 @pytest.mark.parametrize(

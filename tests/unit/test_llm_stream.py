@@ -219,3 +219,13 @@ def test_a_blocking_completion_shows_its_text() -> None:
 
     assert result.delta.message.content == "Sunny."
     assert (result.delta.usage.prompt_tokens, result.delta.usage.completion_tokens) == (4, 2)
+
+
+@respx.mock
+def test_a_finish_reason_that_is_not_a_string_is_a_server_error() -> None:
+    respx.post(CHAT_URL).mock(return_value=sse([choice_event(delta={"content": "x"}, finish_reason=["stop"])]))
+
+    with pytest.raises(InvokeServerUnavailableError) as raised:
+        ask()
+
+    assert str(raised.value) == "Together AI sent a finish_reason that is not a string: ['stop']"

@@ -229,7 +229,6 @@ class InlineThink:
         self._text(tail, out)
         if self._inside and not self._empty:
             out.append("\n" + THINK_CLOSE)
-        self._inside, self._empty = False, False
         return "".join(out)
 
     def _text(self, text: str, out: list[str]) -> None:
@@ -253,7 +252,7 @@ class InlineThink:
             return
         self._inside = False
         if self._empty:
-            self._empty, self._skip_space = False, True
+            self._skip_space = True
         else:
             out.append(THINK_CLOSE)
 
@@ -358,6 +357,10 @@ def _optional(part: Mapping[str, Any], key: str, kind: type | tuple[type, ...], 
 def _whole_arguments(index: int, call: _Call, cut_off: bool) -> str:
     if not call.arguments and not cut_off:
         return "{}"
+    not_an_object = InvokeServerUnavailableError(
+        f"Together AI sent tool call {index} ({call.name}) with arguments that are not a JSON "
+        f"object: {call.arguments[:200]}"
+    )
     try:
         decoded = json.loads(call.arguments)
     except ValueError:
@@ -366,10 +369,7 @@ def _whole_arguments(index: int, call: _Call, cut_off: bool) -> str:
                 f"The answer reached Max Tokens in the middle of tool call {index} ({call.name}), so the "
                 "call is incomplete: raise Max Tokens in the model's parameters"
             ) from None
-        decoded = None
+        raise not_an_object from None
     if not isinstance(decoded, dict):
-        raise InvokeServerUnavailableError(
-            f"Together AI sent tool call {index} ({call.name}) with arguments that are not a JSON "
-            f"object: {call.arguments[:200]}"
-        )
+        raise not_an_object
     return call.arguments

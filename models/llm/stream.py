@@ -87,11 +87,10 @@ def chat_response_delta(payload: Mapping[str, Any]) -> Delta:
 
 
 def completion_response_delta(payload: Mapping[str, Any]) -> Delta:
-    """A whole `CompletionResponse` as one delta."""
+    """A whole `CompletionResponse` as one delta (its finish reason has nowhere to go: a blocking
+    result carries none, and a completion has no tool calls it could cut off)."""
     choice = _required_choice(payload)
-    return Delta(
-        content=_string(choice.get("text")), finish_reason=choice.get("finish_reason"), usage=_usage(payload)
-    )
+    return Delta(content=_string(choice.get("text")), usage=_usage(payload))
 
 
 def stream_result(
@@ -184,9 +183,8 @@ def reported_tokens(usage: Mapping[str, Any] | None) -> tuple[int, int] | None:
 
 def _chunk(model: str, index: int, text: str) -> LLMResultChunk:
     # Validating plain data once is cheaper than building nested models, or `model_construct`.
-    return LLMResultChunk.model_validate(
-        {"model": model, "delta": {"index": index, "message": {"content": text, "tool_calls": []}}}
-    )
+    message = {"content": text}  # and no tool calls: they all come in the final chunk
+    return LLMResultChunk.model_validate({"model": model, "delta": {"index": index, "message": message}})
 
 
 def _arguments(calls: list[AssistantPromptMessage.ToolCall]) -> str:

@@ -610,7 +610,11 @@ def test_a_tool_call_cut_off_by_the_token_limit_is_an_error_naming_max_tokens(
 ) -> None:
     respx.post(CHAT_URL).mock(return_value=cut_off_reply(arguments, stream))
 
-    with pytest.raises(InvokeBadRequestError, match=r"Max Tokens .*tool call 1 \(get_weather\)"):
+    message = (
+        r"^The answer reached Max Tokens in the middle of tool call 1 \(get_weather\), so the call is "
+        r"incomplete: raise Max Tokens in the model's parameters$"
+    )
+    with pytest.raises(InvokeBadRequestError, match=message):
         ask(tools=[WEATHER, TIME], stream=stream)
 
 

@@ -1,9 +1,9 @@
 """Fuzzing the LLM's two translations (hypothesis): Dify messages → Together, Together's stream → Dify.
 
 Properties: whatever the input, only `InvokeError` escapes from the messages and, from the stream,
-only one of the five classes Dify knows by name (never the SDK's catch-all); text survives both ways unchanged,
-as far as the runtime's serialisation for Dify, even when a character's UTF-16 halves arrive in
-two events.
+only one of the five classes Dify knows by name (never the SDK's catch-all); text survives both
+ways unchanged, as far as the runtime's serialisation for Dify, even when a character's UTF-16
+halves arrive in two events.
 """
 
 from __future__ import annotations
@@ -275,27 +275,55 @@ def test_any_stream_gives_chunks_or_an_invoke_error(events: list[dict], done: bo
 WEATHER_CALL = {"index": 0, "id": "call_a", "type": "function"}
 
 
+WEATHER_CALL = {"index": 0, "id": "call_a", "type": "function"}
+SENT = "Together AI sent a tool call whose "
+
+
 @pytest.mark.parametrize(
-    "tool_calls",
+    ("tool_calls", "message"),
     [
-        [{**WEATHER_CALL, "function": "get_weather"}],
-        [{**WEATHER_CALL, "function": {"name": "get_weather", "arguments": ["Oslo"]}}],
-        [{**WEATHER_CALL, "function": {"name": "get_weather", "arguments": '["Oslo"]'}}],
-        [{**WEATHER_CALL, "function": {"name": "get_weather", "arguments": '{"city"'}}],
-        [{**WEATHER_CALL, "function": {"name": ["get_weather"], "arguments": "{}"}}],
-        [{**WEATHER_CALL, "id": 7, "function": {"name": "get_weather", "arguments": "{}"}}],
-        [{**WEATHER_CALL, "index": "first", "function": {"name": "get_weather", "arguments": "{}"}}],
-        ["get_weather"],
-        {**WEATHER_CALL, "function": {"name": "get_weather", "arguments": "{}"}},
+        ([{**WEATHER_CALL, "function": "get_weather"}], SENT + 'function is not an object: "get_weather"'),
+        (
+            [{**WEATHER_CALL, "function": {"name": "get_weather", "arguments": ["Oslo"]}}],
+            SENT + 'arguments is not a string or an object: ["Oslo"]',
+        ),
+        (
+            [{**WEATHER_CALL, "function": {"name": "get_weather", "arguments": '["Oslo"]'}}],
+            'Together AI sent tool call 0 (get_weather) with arguments that are not a JSON object: ["Oslo"]',
+        ),
+        (
+            [{**WEATHER_CALL, "function": {"name": "get_weather", "arguments": '{"city"'}}],
+            'Together AI sent tool call 0 (get_weather) with arguments that are not a JSON object: {"city"',
+        ),
+        (
+            [{**WEATHER_CALL, "function": {"name": ["get_weather"], "arguments": "{}"}}],
+            SENT + 'name is not a string: ["get_weather"]',
+        ),
+        ([{**WEATHER_CALL, "id": 7, "function": {"name": "get_weather"}}], SENT + "id is not a string: 7"),
+        (
+            [{**WEATHER_CALL, "index": "first", "function": {"name": "get_weather"}}],
+            SENT + "index is 'first'",
+        ),
+        (
+            [{**WEATHER_CALL, "index": 0.5, "function": {"name": "get_weather"}}],
+            SENT + "index is 0.5",
+        ),
+        (["get_weather"], "Together AI sent tool_calls that are not a list of objects: ['get_weather']"),
+        (
+            {**WEATHER_CALL, "function": {"name": "get_weather"}},
+            "Together AI sent tool_calls that are not a list of objects: {'index': 0,",
+        ),
     ],
     ids=["function-string", "arguments-list", "arguments-json-list", "arguments-unfinished", "name-list",
-         "id-number", "index-string", "call-string", "calls-object"],
+         "id-number", "index-string", "index-fraction", "call-string", "calls-object"],
 )  # fmt: skip
-def test_a_malformed_tool_call_is_a_server_error_naming_it(tool_calls: Any) -> None:
+def test_a_malformed_tool_call_is_a_server_error_naming_it(tool_calls: Any, message: str) -> None:
     events = [{"choices": [{"index": 0, "delta": {"tool_calls": tool_calls}, "finish_reason": "tool_calls"}]}]
 
-    with pytest.raises(InvokeServerUnavailableError, match="tool.?call"):
+    with pytest.raises(InvokeServerUnavailableError) as raised:
         invoke_stream(sse_body(events))
+
+    assert str(raised.value).startswith(message)
 
 
 @FUZZ

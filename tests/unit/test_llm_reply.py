@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from dify_plugin.errors.model import InvokeServerUnavailableError
 
 pytest.importorskip("hypothesis")
 from hypothesis import given
@@ -187,7 +188,8 @@ def test_a_held_back_stop_string_ends_the_answer_when_reasoning_resumes() -> Non
 
 def test_a_closing_think_tag_without_an_opening_one_is_dropped_and_logged(caplog) -> None:
     assert assemble(["reasoning", "</think>", "\n\nAnswer"]) == "reasoning\n\nAnswer"
-    assert "never opened" in caplog.text  # the operator learns the model needs `think_tags`
+    # the operator learns the model needs `think_tags`
+    assert "A think block closed that never opened: its reasoning shows as answer" in caplog.text
 
 
 @pytest.mark.parametrize(
@@ -238,3 +240,50 @@ def test_a_first_half_is_held_back_only_until_the_next_text() -> None:
 
     assert reply.add("a\ud83d") == "a"
     assert reply.add("\ude00") == "\U0001f600"
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "character"),
+    [("\ud800", "\udc00", "\U00010000"), ("\udbff", "\udfff", "\U0010ffff")],
+    ids=["first", "last"],
+)
+def test_the_first_and_last_characters_beyond_the_basic_plane_survive_a_split(
+    first: str, second: str, character: str
+) -> None:
+    reply = ReplyAssembler()
+
+    assert reply.add("a" + first) + reply.add(second + "b") + reply.finish() == f"a{character}b"
+
+
+def test_a_lone_half_that_closed_the_reasoning_is_not_repeated_when_reasoning_resumes() -> None:
+    reply = ReplyAssembler()
+
+    shown = reply.add(reasoning="a\ud83d") + reply.add("b") + reply.add(reasoning="c") + reply.finish()
+
+    assert shown == "<think>\na\ufffd\n</think>b<think>\nc\n</think>"
+
+
+def test_text_that_cannot_begin_a_stop_string_is_shown_at_once() -> None:
+    reply = ReplyAssembler(["STOP", "<end>"])
+
+    shown = [reply.add(piece) for piece in ["Hello", " S", "ee", " <e", "nd"]]
+
+    assert shown == ["Hello", " ", "See", " ", ""]
+
+
+@pytest.mark.parametrize(
+    ("fragments", "message"),
+    [
+        ([{"id": "a", "function": {"arguments": "{}"}}], "tool call 0 without a function name"),
+        (
+            [{"id": "a", "function": {"name": "f"}}, {"id": "b", "function": {"arguments": "{}"}}],
+            "tool call 1 without a function name",
+        ),
+    ],
+)
+def test_a_call_without_a_name_is_named_by_its_position(fragments: list[dict], message: str) -> None:
+    buffers = ToolCallBuffers()
+    buffers.add(fragments)
+
+    with pytest.raises(InvokeServerUnavailableError, match=f"^Together AI sent {message}$"):
+        buffers.calls()

@@ -170,8 +170,6 @@ def _is_wav(part: MultiModalPromptMessageContent) -> bool:
     return part.format.lower().lstrip(".") == "wav" or part.mime_type.lower() in _WAV_TYPES
 
 
-def _describe(part: Any) -> str:
-    """A short name for a media part in error messages: its file name, else its MIME type."""
-    if isinstance(part, MultiModalPromptMessageContent):
-        return repr(part.filename or part.mime_type or part.format)
-    return repr(type(part).__name__)
+def _describe(part: MultiModalPromptMessageContent) -> str:
+    """A short name for a media part in error messages: its file name, else its MIME type, else its format."""
+    return repr(part.filename or part.mime_type or part.format)

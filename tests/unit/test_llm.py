@@ -14,6 +14,8 @@ import pytest
 from dify_plugin.entities.model.llm import LLMResultChunk
 from dify_plugin.entities.model.message import (
     AssistantPromptMessage,
+    PromptMessage,
+    PromptMessageRole,
     PromptMessageTool,
     SystemPromptMessage,
     TextPromptMessageContent,
@@ -202,8 +204,11 @@ def test_completion_mode_refuses_tools_and_media_naming_them() -> None:
     image = UserPromptMessage(
         content=[{"type": "image", "url": "https://x.test/a.png", "format": "png", "mime_type": "image/png"}]
     )
-    with pytest.raises(InvokeBadRequestError, match="image part"):
+    with pytest.raises(InvokeBadRequestError) as caught:
         ask([image], model=CUSTOM, credentials=credentials)
+    assert str(caught.value) == (
+        "Together takes only text in completion mode (a plain text prompt): remove the image part 'image/png'"
+    )
 
 
 # --- parameters ------------------------------------------------------------------------------
@@ -475,6 +480,9 @@ def test_a_completion_prompt_drops_only_an_assistant_turns_opening_reasoning() -
     )
 
 
+IMAGE_URL = part("image", url="https://x.test/a.png", mime_type="image/png")
+
+
 @pytest.mark.parametrize(
     ("message", "error"),
     [
@@ -489,21 +497,67 @@ def test_a_completion_prompt_drops_only_an_assistant_turns_opening_reasoning() -
                     )
                 ]
             ),
-            "document 'report.pdf'",
+            "Together's chat models take no document files: remove the document 'report.pdf' "
+            "or pass its text instead",
         ),
         (
-            SystemPromptMessage(content=[part("image", url="https://x.test/a.png", mime_type="image/png")]),
-            "system message: remove the image part",
+            SystemPromptMessage(content=[IMAGE_URL]),
+            "Together takes only text in a system message: remove the image part 'image/png'",
         ),
-        (UserPromptMessage(content=[part("image", mime_type="image/png")]), "neither a URL nor data"),
+        (
+            AssistantPromptMessage(content=[part("audio", url="https://x.test/a.mp3", format="mp3")]),
+            "Together takes only text in an assistant message: remove the audio part 'mp3'",
+        ),
+        (
+            ToolPromptMessage(content=[IMAGE_URL], tool_call_id="call_0"),
+            "Together takes only text in a tool result: remove the image part 'image/png'",
+        ),
+        (
+            UserPromptMessage(content=[part("image", mime_type="image/png")]),
+            "The image part 'image/png' has neither a URL nor data",
+        ),
+        (
+            PromptMessage(role=PromptMessageRole.TOOL, content="Snow"),
+            "A tool message needs the id of the tool call it answers",
+        ),
     ],
-    ids=["document", "image-in-system", "empty-image"],
+    ids=["document", "system-image", "assistant-audio", "tool-image", "empty-image", "tool-without-id"],
 )
 def test_unsupported_parts_are_refused_naming_the_part(message, error: str) -> None:
     with respx.mock(assert_all_called=False) as router:
-        with pytest.raises(InvokeBadRequestError, match=error):
+        with pytest.raises(InvokeBadRequestError) as caught:
             ask([message])
+        assert str(caught.value) == error
         assert not router.calls
+
+
+@respx.mock
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        ({"format": "wav", "mime_type": "application/octet-stream"}, "input_audio"),
+        ({"format": ".WAV", "mime_type": ""}, "input_audio"),
+        ({"format": "", "mime_type": "audio/wav"}, "input_audio"),
+        ({"format": "", "mime_type": "audio/x-wav"}, "input_audio"),
+        ({"format": "", "mime_type": "audio/wave"}, "input_audio"),
+        ({"format": "", "mime_type": "Audio/Vnd.Wave"}, "input_audio"),
+        ({"format": "mp3", "mime_type": "audio/mpeg"}, "audio_url"),
+        ({"format": "wav", "mime_type": "audio/wav", "url": "https://x.test/a.wav"}, "audio_url"),
+    ],
+)
+def test_inline_wav_goes_as_input_audio_by_its_format_or_mime_type(fields: dict, expected: str) -> None:
+    # input_audio is the one inline audio form the spec names, and it takes only WAV.
+    route = respx.post(CHAT_URL).mock(return_value=sse(text_chunks("ok")))
+    audio = {"base64_data": "UklGRg==", **fields}
+
+    ask([UserPromptMessage(content=[part("audio", **audio)])])
+
+    [sent_part] = sent(route)["messages"][0]["content"]
+    assert sent_part["type"] == expected
+    if expected == "input_audio":
+        assert sent_part["input_audio"] == {"data": "UklGRg==", "format": "wav"}
+    else:
+        assert sent_part["audio_url"]["url"] in (fields.get("url"), "data:audio/mpeg;base64,UklGRg==")
 
 
 # --- tools -----------------------------------------------------------------------------------

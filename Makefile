@@ -66,7 +66,7 @@ lock: $(STAMP)
 #   make try TYPE=llm PROMPT="Write a haiku"      (no TOGETHER_API_KEY: a local llama.cpp answers)
 #   make try TYPE=tts MODEL=hexgrad/Kokoro-82M PROMPT="Hello" OUT=hello.mp3
 #   make try TYPE=speech2text FILE=clip.mp3
-#   make try TYPE=rerank MODEL=<your endpoint's model> ENDPOINT_URL=<its URL> PROMPT="query" DOCS="a|b"
+#   make try TYPE=rerank MODEL="$TOGETHER_RERANK_MODEL" PROMPT="query" DOCS="a|b"   (your endpoint's model)
 try: $(STAMP)
 	$(PY) -m tools.try --type "$(or $(TYPE),llm)" $(if $(MODEL),--model "$(MODEL)") \
 	  $(if $(PROMPT),--prompt "$(PROMPT)") $(if $(FILE),--file "$(FILE)") $(if $(DOCS),--docs "$(DOCS)") \

@@ -12,7 +12,6 @@ import http.server
 import json
 import os
 import queue
-import shutil
 import socket
 import subprocess
 import sys
@@ -182,21 +181,6 @@ def test_a_silent_port_gets_one_line_saying_where_the_plugin_connected_and_what_
     assert f"Connected to Dify's plugin debugging port at 127.0.0.1:{port.port}" in line
     assert "within a minute" in line and "REMOTE_INSTALL_URL" in line and "exposes that port" in line
     assert GOOD_KEY not in line
-
-
-@pytest.mark.skipif(not (ROOT / "Makefile").is_file(), reason="the Makefile is not packed")
-def test_make_run_without_dotenv_says_what_to_set_before_installing_anything(tmp_path: Path) -> None:
-    for name in ("Makefile", "requirements.txt", "pyproject.toml"):
-        shutil.copy(ROOT / name, tmp_path)
-
-    result = subprocess.run(["make", "run"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
-
-    assert result.returncode != 0
-    ours = [line for line in (result.stdout + result.stderr).splitlines() if not line.startswith("make")]
-    assert len(ours) == 1, ours
-    line = ours[0]
-    assert line.startswith("No .env") and "REMOTE_INSTALL_URL" in line and "REMOTE_INSTALL_KEY" in line
-    assert not (tmp_path / ".venv").exists()
 
 
 def test_an_accepted_key_goes_on_to_declare_the_plugin(debugging_port: DebuggingPort) -> None:

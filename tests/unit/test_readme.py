@@ -1,17 +1,12 @@
-"""README's model table names exactly the catalog's models, with their context sizes; each of its
-`make try` examples is a call `make try` can make."""
+"""README's model table names exactly the catalog's models, with their context sizes; it names the
+live tests' variables, and PRIVACY.md what an http endpoint means."""
 
 from __future__ import annotations
 
-import importlib
 import re
-import shlex
 from pathlib import Path
 
-import pytest
 import yaml
-
-try_tool = importlib.import_module("tools.try")  # `try` is a keyword
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -47,40 +42,6 @@ def test_readme_shows_the_two_commands_first() -> None:
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     assert text.index("make run") < text.index("## Models")
     assert text.index("make test") < text.index("## Models")
-
-
-def readme_try_examples() -> list[str]:
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
-    return [line.strip() for line in text.splitlines() if line.startswith("make try ")]
-
-
-def try_flags() -> dict[str, str]:
-    """The Makefile's `try` variables and the `tools.try` option each becomes."""
-    recipe = (ROOT / "Makefile").read_text(encoding="utf-8").split("\ntry:", 1)[1].split("\n\n", 1)[0]
-    flags = dict(re.findall(r"\$\(if \$\((\w+)\),(--[\w-]+)", recipe))
-    assert '--type "$(or $(TYPE),llm)"' in recipe
-    return {"TYPE": "--type", **flags}
-
-
-@pytest.mark.skipif(not (ROOT / "Makefile").is_file(), reason="the Makefile is not packed")
-@pytest.mark.parametrize("example", readme_try_examples())
-def test_each_make_try_example_names_a_model_and_the_inputs_its_type_needs(example: str) -> None:
-    flags = try_flags()
-    argv = []
-    for word in shlex.split(example.split("#", 1)[0])[2:]:
-        name, value = word.split("=", 1)
-        argv += [flags[name], value]
-    args = try_tool.parser().parse_args(argv)
-
-    # Without MODEL: the type's default, or (without a key) the local llama.cpp server's types.
-    if not args.model and args.type not in try_tool.LOCAL_TYPES:
-        try_tool.default_model(args.type)
-    try_tool.request(args, args.model or "m", {})  # raises when PROMPT, DOCS or FILE is missing
-
-
-def test_the_readme_has_a_make_try_example_for_every_type() -> None:
-    types = {re.search(r"TYPE=([\w-]+)", example)[1] for example in readme_try_examples()}
-    assert types == set(try_tool.TYPES)
 
 
 def test_the_readme_names_every_variable_the_live_tests_read() -> None:

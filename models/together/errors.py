@@ -83,10 +83,9 @@ def error_class_for_status(status: int) -> type[InvokeError]:
     return InvokeServerUnavailableError if status >= 500 else InvokeBadRequestError
 
 
-def message_from_body(body: bytes | str) -> str:
-    """Together's own words from an error body of any shape; empty when the body has none."""
-    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
-    text = text.strip()
+def message_from_body(body: str) -> str:
+    """Together's own words from the text of an error body of any shape; empty when it has none."""
+    text = body.strip()
     if not text:
         return ""
     try:
@@ -116,13 +115,15 @@ def message_from_payload(payload: object) -> str:
 def error_for_response(
     status: int, reason: str, headers: Mapping[str, str], body: bytes, secret: str
 ) -> InvokeError:
-    """The `InvokeError` for a failed HTTP response, quoting Together with the key removed."""
-    message = message_from_body(body) or reason or "no error message"
+    """The `InvokeError` for a failed HTTP response, quoting Together with the key removed; a body
+    that is not UTF-8 is read with its broken bytes replaced."""
+    text = body.decode("utf-8", "replace")
+    message = message_from_body(text) or reason or "no error message"
     details = f"HTTP {status}"
     if request_id := headers.get("x-request-id"):
         details += f", request id {request_id}"
     description = f"Together AI: {message} ({details})"
-    if advice := _advice_for(description, body.decode("utf-8", "replace")):
+    if advice := _advice_for(text):  # the message is read from this text
         return InvokeBadRequestError(redact(f"{description}. {advice}", secret))
     return error_class_for_status(status)(redact(description, secret))
 
@@ -189,7 +190,8 @@ def _advice_for(*texts: str) -> str:
 
 
 def _message_from_text(text: str) -> str:
-    if text.lstrip().startswith("<"):
+    """The words of a stripped body that is not JSON: an HTML page's title, else its text."""
+    if text.startswith("<"):
         title = re.search(r"<title[^>]*>(.*?)</title>", text, re.IGNORECASE | re.DOTALL)
         if title and title.group(1).strip():
             return _shorten(title.group(1))

@@ -132,7 +132,13 @@ def test_a_200_carrying_an_error_object_raises(payload: dict, expected: type[dif
 
 @respx.mock
 @pytest.mark.parametrize(
-    ("body", "message"), [(b"", "empty body"), (b"  \n", "empty body"), (b"{not json", "not JSON")]
+    ("body", "message"),
+    [
+        (b"", "empty body"),
+        (b"  \n", "empty body"),
+        (b"{not json", "not JSON: '{not json'"),
+        (b"\xff\xfe not json", "not JSON: '\ufffd\ufffd not json'"),  # quoted with broken bytes replaced
+    ],
 )
 def test_an_empty_or_malformed_200_is_server_unavailable(body: bytes, message: str) -> None:
     respx.post(f"{BASE}/rerank").mock(return_value=httpx.Response(200, content=body))
@@ -168,7 +174,8 @@ def test_connect_failures_are_retried_then_connection_errors(
         client().get_json("/models")
 
     assert route.call_count == MAX_ATTEMPTS
-    assert len(no_retry_waits) == MAX_ATTEMPTS - 1
+    first, second = no_retry_waits  # exponential backoff with jitter, as after a retried status
+    assert 0.5 <= first <= 1.0 and 1.0 <= second <= 2.0
     assert BASE in str(caught.value)
     assert_clean(caught.value)
 
@@ -713,6 +720,27 @@ def test_a_stream_answered_with_something_else_quotes_it_without_the_key() -> No
         list(events(client(), "/chat/completions", {}))
 
     assert "Login required [REDACTED]" in str(caught.value)
+    assert_clean(caught.value)
+
+
+@respx.mock
+def test_a_stream_answered_with_bytes_that_are_not_utf8_quotes_them_replaced() -> None:
+    respx.post(f"{BASE}/chat/completions").mock(
+        return_value=httpx.Response(200, content=b"\xff\xfe<html>", headers={"content-type": "text/html"})
+    )
+
+    with pytest.raises(dify.InvokeServerUnavailableError, match="not an event stream: '\ufffd\ufffd<html>'"):
+        list(events(client(), "/chat/completions", {}))
+
+
+@respx.mock
+def test_a_stream_answered_with_a_json_error_raises_it_without_the_key() -> None:
+    payload = {"error": {"message": f"Invalid API key provided: {API_KEY}", "type": "invalid_request_error"}}
+    respx.post(f"{BASE}/chat/completions").mock(return_value=httpx.Response(200, json=payload))
+
+    with pytest.raises(dify.InvokeBadRequestError, match=r"Invalid API key provided: \[REDACTED\]") as caught:
+        list(events(client(), "/chat/completions", {}))
+
     assert_clean(caught.value)
 
 

@@ -17,6 +17,7 @@ from models.together.errors import (
 from models.together.model_mixin import TogetherModelMixin
 
 KEY = "tgp_v1_errors-key-abcdef0123456789"
+UNAVAILABLE = dify.InvokeServerUnavailableError
 UNAUTHORIZED = (
     b'{"error":{"message":"Invalid API key provided. You can find your API key at '
     b'https://api.together.xyz/settings/api-keys.","type":"invalid_request_error","param":null,'
@@ -28,41 +29,58 @@ UNAUTHORIZED = (
     ("body", "message"),
     [
         (
-            UNAUTHORIZED,
+            UNAUTHORIZED.decode(),
             "Invalid API key provided. You can find your API key at https://api.together.xyz/settings/api-keys.",
         ),
-        (b'{"error": "model not found"}', "model not found"),
-        (b'{"error": {"error": "old style", "error_type": "invalid_request"}}', "old style"),
-        (b'{"error": {"detail": "detailed"}}', "detailed"),
-        (b'{"code": 503, "message": "The server is overloaded"}', "The server is overloaded"),
-        (b'{"detail": "Not Found"}', "Not Found"),
-        (b'{"unexpected": true}', '{"unexpected": true}'),  # no known field: the JSON itself
-        (b"[1, 2]", "[1, 2]"),
+        ('{"error": "model not found"}', "model not found"),
+        ('{"error": {"error": "old style", "error_type": "invalid_request"}}', "old style"),
+        ('{"error": {"detail": "detailed"}}', "detailed"),
+        ('{"error": {"message": "", "detail": "the detail"}}', "the detail"),  # an empty field is skipped
+        ('{"code": 503, "message": "The server is overloaded"}', "The server is overloaded"),
+        ('{"detail": "Not Found"}', "Not Found"),
+        ('{"unexpected": true}', '{"unexpected": true}'),  # no known field: the JSON itself
+        ("[1, 2]", "[1, 2]"),
         (
-            b"upstream connect error or disconnect/reset before headers",
+            "upstream connect error or disconnect/reset before headers",
             "upstream connect error or disconnect/reset before headers",
         ),
         (
-            b"<html><head><title>502 Bad Gateway</title></head><body>cloudflare</body></html>",
+            "<html><head><title>502 Bad Gateway</title></head><body>cloudflare</body></html>",
             "502 Bad Gateway",
         ),
-        (b"<html><body><h1>Service</h1>\n<p>Unavailable</p></body></html>", "Service Unavailable"),
-        (b"  multi\n  line\t text  ", "multi line text"),
-        (b"\xff\xfe broken utf-8", "\ufffd\ufffd broken utf-8"),
-        (b"", ""),
-        (b"   ", ""),
-        ("already text", "already text"),
+        # the title alone, whatever the case of its tag and across lines
+        ("<HTML><HEAD><TITLE>502 Bad Gateway</TITLE></HEAD><BODY>nginx</BODY></HTML>", "502 Bad Gateway"),
+        (
+            "<html><title>503 Service\n  Unavailable</title><body>varnish</body></html>",
+            "503 Service Unavailable",
+        ),
+        ("<html><body><h1>Service</h1>\n<p>Unavailable</p></body></html>", "Service Unavailable"),
+        ("<html><title> </title><body>Overloaded</body></html>", "Overloaded"),  # an empty title
+        ("  multi\n  line\t text  ", "multi line text"),
+        ("", ""),
+        ("   ", ""),
     ],
 )
-def test_message_from_body(body: bytes | str, message: str) -> None:
+def test_message_from_body(body: str, message: str) -> None:
     assert message_from_body(body) == message
 
 
 def test_long_messages_are_cut() -> None:
-    message = message_from_body(b"x" * 5000)
+    message = message_from_body("x" * 5000)
 
-    assert len(message) == 1000
-    assert message.endswith("…")
+    assert message == "x" * 999 + "…"
+    assert message_from_body("y" * 1000) == "y" * 1000  # the longest message kept whole
+
+
+def test_a_body_that_is_not_utf8_is_quoted_with_its_broken_bytes_replaced() -> None:
+    for body, cls, words in (
+        (b"\xff\xfe overloaded", dify.InvokeServerUnavailableError, "\ufffd\ufffd overloaded"),
+        (b"\xff Unable to access non-serverless model x", dify.InvokeBadRequestError, "dedicated endpoint"),
+    ):
+        error = error_for_response(503, "Service Unavailable", {}, body, KEY)
+
+        assert type(error) is cls
+        assert words in str(error)
 
 
 def test_response_error_quotes_message_status_and_request_id() -> None:
@@ -94,6 +112,14 @@ def test_response_error_without_body_or_reason() -> None:
         ({"error": {"message": "m", "code": "context_length_exceeded"}}, dify.InvokeBadRequestError),
         ({"error": {"message": "m", "type": "server_error"}}, dify.InvokeServerUnavailableError),
         ({"error": {"message": "m", "code": 200}}, dify.InvokeServerUnavailableError),  # not an error status
+        # 400–599 is a status whether a number or digits; outside it, the error's type decides
+        ({"error": {"message": "m", "code": 400}}, dify.InvokeBadRequestError),
+        ({"error": {"message": "m", "code": "400"}}, dify.InvokeBadRequestError),
+        ({"error": {"message": "m", "code": 599, "type": "bad_request"}}, UNAVAILABLE),
+        ({"error": {"message": "m", "code": "599", "type": "bad_request"}}, UNAVAILABLE),
+        ({"error": {"message": "m", "code": 600, "type": "bad_request"}}, dify.InvokeBadRequestError),
+        ({"error": {"message": "m", "code": "600", "type": "bad_request"}}, dify.InvokeBadRequestError),
+        ({"error": {"message": "m", "code": 399, "type": "rate_limit"}}, dify.InvokeRateLimitError),
         ({"error": "m"}, dify.InvokeServerUnavailableError),
     ],
 )
@@ -125,6 +151,7 @@ def test_a_message_saying_permission_is_classed_as_a_403() -> None:
             "dedicated endpoint",
         ),
         (429, b"Unable to access non-serverless model acme/x", "dedicated endpoint"),
+        (400, b'{"error": {"type": "bad_request"}, "message": "Model_Not_Available"}', "serverless"),
     ],
 )
 def test_conditions_that_cannot_succeed_are_bad_requests_that_say_what_to_do(
@@ -146,10 +173,13 @@ def test_payload_error_without_message() -> None:
 
 def test_key_is_redacted_everywhere() -> None:
     body = f'{{"error": {{"message": "key {KEY} is revoked; {KEY}"}}}}'.encode()
+    advised = f"Unable to access non-serverless model acme/x with key {KEY}"  # a message that gets advice
 
     for error in (
         error_for_response(401, "Unauthorized", {"x-request-id": KEY}, body, KEY),
         error_for_payload({"error": {"message": f"key {KEY}"}}, KEY),
+        error_for_response(404, "Not Found", {}, json.dumps({"error": {"message": advised}}).encode(), KEY),
+        error_for_payload({"error": {"message": advised}}, KEY),
     ):
         assert KEY not in str(error)
         assert KEY not in repr(error.args)

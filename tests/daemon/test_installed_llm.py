@@ -206,7 +206,7 @@ def test_reasoning_arrives_inside_a_think_block_before_the_answer(
         dify, credentials, [user("2+2?")], model=REASONER, parameters={"reasoning_effort": "low"}
     ).ok()
 
-    assert text(stream) == "<think>\nThe user wants a sum.\n</think>\n\n4."
+    assert text(stream) == "<think>\nThe user wants a sum.\n</think>4."
     assert_usage(reported_usage(stream), REASONER, 12, 9)
     assert fake_together.requests[0].json()["reasoning_effort"] == "low"
 
@@ -254,7 +254,7 @@ def test_an_image_reaches_together_as_a_data_url(
     [sent] = fake_together.requests[0].json()["messages"]
     assert sent["content"] == [
         {"type": "text", "text": "What is in this image?"},
-        {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{PIXEL_PNG}", "detail": "low"}},
+        {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{PIXEL_PNG}"}},
     ]
 
 

@@ -41,7 +41,7 @@ class Binaries:
 
 
 def find_source() -> Path:
-    """The daemon's source: `$DIFY_PLUGIN_DAEMON_SRC`, else the vendored tarball. Raises `BuildUnavailable`."""
+    """`$DIFY_PLUGIN_DAEMON_SRC`, else the vendored tarball. Raises `BuildUnavailable` without either."""
     configured = os.environ.get(SOURCE_ENV)
     if configured:
         path = Path(configured).expanduser()
@@ -75,7 +75,9 @@ def source_digest(source: Path) -> str:
             for block in iter(lambda: handle.read(1 << 20), b""):
                 digest.update(block)
         return digest.hexdigest()
-    for path in sorted(p for p in source.rglob("*") if p.is_file() and ".git" not in p.relative_to(source).parts):
+    for path in sorted(
+        p for p in source.rglob("*") if p.is_file() and ".git" not in p.relative_to(source).parts
+    ):
         digest.update(path.relative_to(source).as_posix().encode() + b"\0")
         digest.update(path.read_bytes())
     return digest.hexdigest()
@@ -124,7 +126,13 @@ def build(source: Path | None = None) -> Binaries:
             module = _module_root(source)
         out = work / "bin"
         version = f"-X main.VersionX={VERSION}"
-        _go_build(go, module, out / "server", "./cmd/server", f"{version} -X {MODULE}/pkg/manifest.VersionX={VERSION}")
+        _go_build(
+            go,
+            module,
+            out / "server",
+            "./cmd/server",
+            f"{version} -X {MODULE}/pkg/manifest.VersionX={VERSION}",
+        )
         _go_build(go, module, out / "dify", "./cmd/commandline", version)
         # Renamed whole into place, so a build cut short never looks like a finished one.
         folder.parent.mkdir(parents=True, exist_ok=True)

@@ -155,7 +155,9 @@ def main(argv: list[str] | None = None) -> int:
             f"make package: `dify plugin package` failed with exit code {error.returncode}", file=sys.stderr
         )
         return 1
-    how = "dify plugin package" if cli else f"{IGNORE_FILE} rules (no dify CLI on PATH, and no Go to build one)"
+    how = (
+        "dify plugin package" if cli else f"{IGNORE_FILE} rules (no dify CLI on PATH, and no Go to build one)"
+    )
     print(f"{target} ({target.stat().st_size} bytes, built with {how})")
     return 0
 

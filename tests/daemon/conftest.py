@@ -95,4 +95,3 @@ def dify(daemon: Daemon) -> Iterator[DifyApi]:
 def installed(dify: DifyApi, package: Path) -> str:
     """The package installed for the tenant and its plugin process running; its unique identifier."""
     return dify.install(package)
-

@@ -38,7 +38,7 @@ class Dispatched:
 
 
 def decode_error(message: str) -> dict[str, Any]:
-    """The error Dify's API raises from an SSE error's `message`, as `api/core/plugin/impl/base.py` reads it."""
+    """The error Dify's API raises from an SSE error's `message` as Dify's `plugin/impl/base.py` reads it."""
     outer = json.loads(message)
     if outer.get("error_type") == "PluginInvokeError":
         try:
@@ -115,7 +115,9 @@ class DifyApi:
         body: dict[str, Any] = {"data": data}
         if user_id is not None:  # Dify leaves the field out when it has no user
             body["user_id"] = user_id
-        with self.http.stream("POST", f"/dispatch/{path}", json=body, headers={"X-Plugin-ID": PLUGIN_ID}) as reply:
+        with self.http.stream(
+            "POST", f"/dispatch/{path}", json=body, headers={"X-Plugin-ID": PLUGIN_ID}
+        ) as reply:
             raw = reply.read().decode()
         assert reply.status_code == 200, (path, reply.status_code, raw[:2000])
         stream: list[Any] = []
@@ -132,5 +134,10 @@ class DifyApi:
 
     def model(self, path: str, model_type: str, model: str, credentials: dict, **fields: Any) -> Dispatched:
         """A model call: the provider, model type, model and credentials every model action carries."""
-        data = {"provider": "togetherai", "model_type": model_type, "model": model, "credentials": credentials}
+        data = {
+            "provider": "togetherai",
+            "model_type": model_type,
+            "model": model,
+            "credentials": credentials,
+        }
         return self.dispatch(path, {**data, **fields})

@@ -5,7 +5,8 @@ both from Debian's packages (installed with apt-get when missing and running as 
 service listens on 127.0.0.1 on a free port, lives in its own temporary folder, and `stop()` ends
 its process and removes the folder. The daemon gets a minimal environment: what it reads, a PATH
 whose first Python 3.12 is this machine's (the daemon's `uv` finds interpreters on PATH only, and
-must not download one), and nothing of the test process.
+must not download one), how this machine reaches the package index, and nothing else of the test
+process.
 """
 
 from __future__ import annotations
@@ -14,12 +15,14 @@ import glob
 import os
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import sysconfig
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -29,7 +32,14 @@ from tools.dify_daemon import Binaries
 from tools.llama_server import free_port
 
 START_TIMEOUT = 60  # seconds for a service to answer after it is started
-NETWORK_SETTINGS = ("SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY")
+NETWORK_SETTINGS = (
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "REQUESTS_CA_BUNDLE",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "NO_PROXY",
+)
 
 
 class ServiceUnavailable(Exception):
@@ -52,14 +62,17 @@ def debian_binary(name: str, package: str, search: str = "") -> Path:
     install = ["apt-get", "install", "-y", "-q", "--no-install-recommends", package]
     # The package lists may be missing or stale on a fresh machine: refresh them once, then retry.
     if subprocess.run(install, env=env, capture_output=True).returncode != 0:
-        subprocess.run(["apt-get", "update", "-q"], env=env, capture_output=True, check=True)
-        subprocess.run(install, env=env, capture_output=True, check=True)
+        subprocess.run(["apt-get", "update", "-q"], env=env, capture_output=True)
+        retried = subprocess.run(install, env=env, capture_output=True, text=True)
+        if retried.returncode != 0:
+            raise ServiceUnavailable(f"{name}: `{' '.join(install)}` failed: {retried.stderr.strip()[-500:]}")
     if path := found():
         return path
     raise ServiceUnavailable(f"{name} is still missing after installing {package}")
 
 
-def _wait(ready: callable, process: subprocess.Popen, what: str, log: Path) -> None:
+def _wait(ready: Callable[[], bool], process: subprocess.Popen, what: str, log: Path) -> None:
+    """Return once `ready()`; raise with the log's end if `process` exits or START_TIMEOUT passes."""
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -71,9 +84,11 @@ def _wait(ready: callable, process: subprocess.Popen, what: str, log: Path) -> N
 
 
 class Service:
-    """A child process in its own temporary folder; `stop()` ends it and removes the folder."""
+    """A child process in its own temporary folder and process group; `stop()` ends the group (the
+    daemon's plugin processes with it) and removes the folder."""
 
     name = "service"
+    stop_signal = signal.SIGTERM
 
     def __init__(self) -> None:
         self.port = free_port()
@@ -83,17 +98,26 @@ class Service:
 
     def _spawn(self, argv: list[str], **kwargs: object) -> None:
         with self.log.open("ab") as log:
-            self.process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, **kwargs)
+            self.process = subprocess.Popen(
+                argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, **kwargs
+            )
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
+        if self.process:
+            self._signal_group(self.stop_signal)
             try:
                 self.process.wait(15)
             except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
+                pass
+            self._signal_group(signal.SIGKILL)  # whatever outlived the leader
+            self.process.wait(10)
         shutil.rmtree(self.folder, ignore_errors=True)
+
+    def _signal_group(self, signal_number: int) -> None:
+        try:
+            os.killpg(self.process.pid, signal_number)
+        except ProcessLookupError:
+            pass
 
 
 class Postgres(Service):
@@ -101,12 +125,13 @@ class Postgres(Service):
 
     name = "postgres"
     user = "postgres"
+    stop_signal = signal.SIGINT  # a fast shutdown: SIGTERM would wait for every client to leave
 
     def __init__(self) -> None:
-        super().__init__()
-        self.password = secrets.token_hex(12)
         # Resolved: Postgres's programs sit together, and a link to initdb on PATH may not.
         self.initdb = debian_binary("initdb", "postgresql", "/usr/lib/postgresql/*/bin/initdb").resolve()
+        super().__init__()
+        self.password = secrets.token_hex(12)
         self.postgres = self.initdb.parent / "postgres"
         self._as_owner: list[str] = []
         if os.geteuid() == 0:
@@ -124,13 +149,22 @@ class Postgres(Service):
              f"--pwfile={password_file}", "--encoding=UTF8", "--no-sync"],
             check=True, capture_output=True,
         )  # fmt: skip
-        settings = {"listen_addresses": "127.0.0.1", "port": self.port, "unix_socket_directories": self.folder}
+        settings = {
+            "listen_addresses": "127.0.0.1",
+            "port": self.port,
+            "unix_socket_directories": self.folder,
+        }
         settings |= {"fsync": "off", "full_page_writes": "off", "max_connections": 200}
         options = [arg for key, value in settings.items() for arg in ("-c", f"{key}={value}")]
         self._spawn([*self._as_owner, str(self.postgres), "-D", str(data), *options])
         isready = self.initdb.parent / "pg_isready"
         probe = [str(isready), "-h", "127.0.0.1", "-p", str(self.port), "-U", self.user]
-        _wait(lambda: subprocess.run(probe, capture_output=True).returncode == 0, self.process, "postgres", self.log)
+        _wait(
+            lambda: subprocess.run(probe, capture_output=True).returncode == 0,
+            self.process,
+            "postgres",
+            self.log,
+        )
         return self
 
 
@@ -138,9 +172,9 @@ class Redis(Service):
     name = "redis"
 
     def __init__(self) -> None:
+        self.binary = debian_binary("redis-server", "redis-server")
         super().__init__()
         self.password = secrets.token_hex(12)
-        self.binary = debian_binary("redis-server", "redis-server")
 
     def start(self) -> Redis:
         config = [
@@ -213,7 +247,7 @@ class Daemon(Service):
             "UV_PATH": uv.find_uv_bin(),
             "UV_PYTHON_DOWNLOADS": "never",
             "PYTHON_INTERPRETER_PATH": str(Path(python_bin) / "python3.12"),
-            # How this machine reaches the package index; the daemon hands these to uv.
+            # How this machine reaches the package index; the daemon hands these on to uv.
             **{name: os.environ[name] for name in NETWORK_SETTINGS if name in os.environ},
         }
 
@@ -224,7 +258,11 @@ class Daemon(Service):
     def start(self) -> Daemon:
         # `migrate` reads a .env in its working folder; this one has none.
         migrate = subprocess.run(
-            [str(self.binaries.dify), "migrate"], cwd=self.folder, env=self.env, capture_output=True, text=True
+            [str(self.binaries.dify), "migrate"],
+            cwd=self.folder,
+            env=self.env,
+            capture_output=True,
+            text=True,
         )
         if migrate.returncode != 0:
             raise RuntimeError(f"dify migrate failed:\n{migrate.stdout[-2000:]}{migrate.stderr[-2000:]}")

@@ -43,13 +43,30 @@ def user(content: str) -> dict:
 def call(dify: DifyApi, model_type: str, credentials: dict) -> Dispatched:
     """One call of `model_type` as Dify makes it."""
     if model_type == "llm":
-        fields = {"prompt_messages": [user("Hi")], "model_parameters": {}, "tools": [], "stop": [], "stream": True}
+        fields = {
+            "prompt_messages": [user("Hi")],
+            "model_parameters": {},
+            "tools": [],
+            "stop": [],
+            "stream": True,
+        }
         return dify.model("llm/invoke", "llm", LLAMA, credentials, **fields)
     if model_type == "text-embedding":
         custom = {**credentials, "context_size": "512", "max_chunks": "8"}
-        return dify.model("text_embedding/invoke", model_type, "acme/embedder", custom, texts=["a"], input_type="query")
+        return dify.model(
+            "text_embedding/invoke", model_type, "acme/embedder", custom, texts=["a"], input_type="query"
+        )
     if model_type == "rerank":
-        return dify.model("rerank/invoke", model_type, "acme/reranker", credentials, query="q", docs=["d"], score_threshold=0.0, top_n=1)
+        return dify.model(
+            "rerank/invoke",
+            model_type,
+            "acme/reranker",
+            credentials,
+            query="q",
+            docs=["d"],
+            score_threshold=0.0,
+            top_n=1,
+        )
     if model_type == "tts":
         fields = {"tenant_id": dify.tenant, "content_text": "Hello.", "voice": "af_heart"}
         return dify.model("tts/invoke", model_type, KOKORO, credentials, **fields)
@@ -59,14 +76,32 @@ def call(dify: DifyApi, model_type: str, credentials: dict) -> Dispatched:
 
 
 # (model type, path Together is asked on, Together's reply or None for an unreachable server, error_type)
+# A 429 that asks for a longer wait than the client's, and a 503 that says not to retry, fail at once.
+RATE_LIMITED = together_error(f"Rate limit reached for {LLAMA}.", 429, **{"Retry-After": "60"})
+OVERLOADED = together_error("The server is overloaded.", 503, **{"x-should-retry": "false"})
 ERRORS = [
-    ("llm", "/chat/completions", together_error(f"Rate limit reached for {LLAMA}.", 429, **{"Retry-After": "60"}), "InvokeRateLimitError"),
-    ("text-embedding", "/embeddings", together_error("Invalid API key provided.", 401), "InvokeAuthorizationError"),
-    ("rerank", "/rerank", together_error("Unable to access non-serverless model acme/reranker", 400), "InvokeBadRequestError"),
-    ("tts", "/audio/speech", together_error("The server is overloaded.", 503, **{"x-should-retry": "false"}), "InvokeServerUnavailableError"),
+    ("llm", "/chat/completions", RATE_LIMITED, "InvokeRateLimitError"),
+    (
+        "text-embedding",
+        "/embeddings",
+        together_error("Invalid API key provided.", 401),
+        "InvokeAuthorizationError",
+    ),
+    (
+        "rerank",
+        "/rerank",
+        together_error("Unable to access model acme/reranker", 400),
+        "InvokeBadRequestError",
+    ),
+    ("tts", "/audio/speech", OVERLOADED, "InvokeServerUnavailableError"),
     ("speech2text", "/audio/transcriptions", None, "InvokeConnectionError"),
-    ("moderation", "/chat/completions", together_error("Credit limit exceeded.", 402), "InvokeAuthorizationError"),
-]  # fmt: skip
+    (
+        "moderation",
+        "/chat/completions",
+        together_error("Credit limit exceeded.", 402),
+        "InvokeAuthorizationError",
+    ),
+]
 
 
 @pytest.mark.parametrize(("model_type", "path", "reply", "error_type"), ERRORS, ids=[e[0] for e in ERRORS])
@@ -109,9 +144,18 @@ def test_an_embedding_reply_over_the_line_limit_is_refused_and_the_plugin_lives_
     custom = {**credentials, "context_size": "512", "max_chunks": "150"}
     texts = [f"text {i}" for i in range(150)]  # 150 × 2048 floats: about 6 MiB of JSON
 
-    refused = dify.model("text_embedding/invoke", "text-embedding", "acme/embedder", custom, texts=texts, input_type="document")
+    refused = dify.model(
+        "text_embedding/invoke", "text-embedding", "acme/embedder", custom, texts=texts, input_type="document"
+    )
     fake_together.route("POST", "/embeddings", embeddings_reply)
-    after = dify.model("text_embedding/invoke", "text-embedding", "acme/embedder", custom, texts=["still here"], input_type="document")
+    after = dify.model(
+        "text_embedding/invoke",
+        "text-embedding",
+        "acme/embedder",
+        custom,
+        texts=["still here"],
+        input_type="document",
+    )
 
     assert refused.error is not None and refused.error["error_type"] == "InvokeBadRequestError"
     assert "lower max_chunks" in refused.error["message"]
@@ -145,7 +189,9 @@ def test_concurrent_streams_each_get_their_own_whole_answer(
     fields = {"model_parameters": {}, "tools": [], "stop": [], "stream": True}
 
     def one(marker: str) -> str:
-        stream = dify.model("llm/invoke", "llm", LLAMA, credentials, prompt_messages=[user(marker)], **fields).ok()
+        stream = dify.model(
+            "llm/invoke", "llm", LLAMA, credentials, prompt_messages=[user(marker)], **fields
+        ).ok()
         assert stream[-1]["delta"]["finish_reason"] == "stop"
         return "".join(p["delta"]["message"]["content"] for p in stream)
 
@@ -155,7 +201,9 @@ def test_concurrent_streams_each_get_their_own_whole_answer(
     assert answers == ["".join(f"{m}:{n} " for n in range(5)) for m in markers]
 
 
-def test_the_key_is_in_no_daemon_log_line(dify: DifyApi, daemon: Daemon, fake_together: FakeTogether, credentials: dict) -> None:
+def test_the_key_is_in_no_daemon_log_line(
+    dify: DifyApi, daemon: Daemon, fake_together: FakeTogether, credentials: dict
+) -> None:
     # Calls of every type, failing ones too, then the daemon's whole log (plugin output included).
     fake_together.route("POST", "/chat/completions", together_error("Invalid API key provided.", 401))
     for model_type in ("llm", "text-embedding", "rerank", "tts", "speech2text", "moderation"):

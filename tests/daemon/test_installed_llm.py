@@ -143,7 +143,9 @@ def test_a_streamed_answer_arrives_in_pieces_with_priced_usage(
 def test_a_blocking_answer_is_one_priced_chunk(
     dify: DifyApi, fake_together: FakeTogether, credentials: dict
 ) -> None:
-    fake_together.route("POST", "/chat/completions", Reply.json(response("Paris.", usage=usage(18, 3), model=LLAMA)))
+    fake_together.route(
+        "POST", "/chat/completions", Reply.json(response("Paris.", usage=usage(18, 3), model=LLAMA))
+    )
 
     stream = invoke(
         dify, credentials, [user("Capital of France?")], parameters={"temperature": 0.2}, stream=False
@@ -187,7 +189,10 @@ def test_parallel_tool_calls_and_the_tool_result_round_trip(
     assert body["tools"] == [{"type": "function", "function": WEATHER_TOOL}]
     assert [m["role"] for m in body["messages"]] == ["user", "assistant", "tool", "user"]
     [sent_call] = body["messages"][1]["tool_calls"]
-    assert (sent_call["id"], sent_call["function"]) == ("call_0", {"name": "get_weather", "arguments": '{"city": "Oslo"}'})
+    assert (sent_call["id"], sent_call["function"]) == (
+        "call_0",
+        {"name": "get_weather", "arguments": '{"city": "Oslo"}'},
+    )
     assert (body["messages"][2]["tool_call_id"], body["messages"][2]["content"]) == ("call_0", "Snow, -3 °C")
 
 
@@ -216,21 +221,33 @@ def test_a_json_schema_answer_is_asked_for_and_relayed(
 ) -> None:
     schema = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
     answer = '{"city": "Paris"}'
-    fake_together.route("POST", "/chat/completions", Reply.sse([chunk({"content": answer}, "stop", usage(30, 6), model=LLAMA)]))
-    parameters = {"response_format": "json_schema", "json_schema": json.dumps({"name": "place", "schema": schema})}
+    fake_together.route(
+        "POST",
+        "/chat/completions",
+        Reply.sse([chunk({"content": answer}, "stop", usage(30, 6), model=LLAMA)]),
+    )
+    parameters = {
+        "response_format": "json_schema",
+        "json_schema": json.dumps({"name": "place", "schema": schema}),
+    }
 
     stream = invoke(dify, credentials, [user("Where is the Louvre?")], parameters=parameters).ok()
 
     assert json.loads(text(stream)) == {"city": "Paris"}
     body = fake_together.requests[0].json()
-    assert body["response_format"] == {"type": "json_schema", "json_schema": {"name": "place", "schema": schema}}
+    assert body["response_format"] == {
+        "type": "json_schema",
+        "json_schema": {"name": "place", "schema": schema},
+    }
 
 
 def test_an_image_reaches_together_as_a_data_url(
     dify: DifyApi, fake_together: FakeTogether, credentials: dict
 ) -> None:
     fake_together.route(
-        "POST", "/chat/completions", Reply.sse([chunk({"content": "A red pixel."}, "stop", usage(300, 4), model=VISION)])
+        "POST",
+        "/chat/completions",
+        Reply.sse([chunk({"content": "A red pixel."}, "stop", usage(300, 4), model=VISION)]),
     )
     question = user(
         [
@@ -263,7 +280,10 @@ def test_stop_strings_are_sent_and_the_answer_ends_before_one(
 ) -> None:
     # Together may stream a little past a stop string; the answer must still end before it.
     pieces = ["Paris.\nUs", "er: and Rome?"]
-    events = [chunk({"content": pieces[0]}, model=LLAMA), chunk({"content": pieces[1]}, "stop", usage(9, 5), model=LLAMA)]
+    events = [
+        chunk({"content": pieces[0]}, model=LLAMA),
+        chunk({"content": pieces[1]}, "stop", usage(9, 5), model=LLAMA),
+    ]
     fake_together.route("POST", "/chat/completions", Reply.sse(events))
 
     stream = invoke(dify, credentials, [user("Capital of France?")], stop=["\nUser:"]).ok()
@@ -291,9 +311,16 @@ def test_num_tokens_counts_offline_and_grows_with_the_prompt(
 
 
 def test_a_real_model_answers_through_the_daemon(dify: DifyApi, llama: Any) -> None:
-    custom = {"api_key": API_KEY, "endpoint_url": llama.base_url, "context_size": "2048", "max_tokens_to_sample": "64"}
+    custom = {
+        "api_key": API_KEY,
+        "endpoint_url": llama.base_url,
+        "context_size": "2048",
+        "max_tokens_to_sample": "64",
+    }
 
-    stream = invoke(dify, custom, [user("Say hello.")], model="smollm2-135m", parameters={"max_tokens": 16}).ok()
+    stream = invoke(
+        dify, custom, [user("Say hello.")], model="smollm2-135m", parameters={"max_tokens": 16}
+    ).ok()
 
     assert text(stream).strip()
     reported = reported_usage(stream)

@@ -19,20 +19,30 @@ from tests.support.tts_audio import SPEECH_MP3, SPEECH_WAV, is_mp3, mp3_of_size,
 pytestmark = pytest.mark.usefixtures("installed")
 
 WRONG_KEY = "tgp_v1_wrong-key-0000000000000000"
-INVALID_KEY = {"error": {"message": "Invalid API key provided.", "type": "invalid_request_error", "code": "invalid_api_key"}}
+INVALID_KEY = {
+    "error": {
+        "message": "Invalid API key provided.",
+        "type": "invalid_request_error",
+        "code": "invalid_api_key",
+    }
+}
 KOKORO = "hexgrad/Kokoro-82M"
 WHISPER = "openai/whisper-large-v3"
-LIVE_VOICES = {"data": [{"model": KOKORO, "voices": [{"id": "k1", "name": "af_heart"}, {"id": "k2", "name": "af_nova"}]}]}
+LIVE_VOICES = {
+    "data": [{"model": KOKORO, "voices": [{"id": "k1", "name": "af_heart"}, {"id": "k2", "name": "af_nova"}]}]
+}
 # One customizable model per type, with the credentials Dify's "Add model" form sends for it.
+CHAT_SETTINGS = {"mode": "chat", "context_size": "32768", "max_tokens_to_sample": "4096"}
+CHAT_SETTINGS |= {"function_calling_type": "tool_call", "vision_support": "no_support"}
+VOICE_SETTINGS = {"default_voice": "narrator", "voices": "narrator, storyteller", "word_limit": "500"}
 CUSTOM = {
-    "llm": ("acme/chat-7b", {"mode": "chat", "context_size": "32768", "max_tokens_to_sample": "4096",
-                             "function_calling_type": "tool_call", "vision_support": "no_support"}),
+    "llm": ("acme/chat-7b", CHAT_SETTINGS),
     "text-embedding": ("acme/embedder", {"context_size": "8192", "max_chunks": "16"}),
     "rerank": ("acme/reranker", {}),
-    "tts": ("acme/voice", {"default_voice": "narrator", "voices": "narrator, storyteller", "word_limit": "500"}),
+    "tts": ("acme/voice", VOICE_SETTINGS),
     "speech2text": ("acme/transcriber", {"file_upload_limit": "25"}),
     "moderation": ("acme/llama-guard", {}),
-}  # fmt: skip
+}
 
 
 def keyed(handler: Any) -> Any:
@@ -50,7 +60,9 @@ def keyed(handler: Any) -> Any:
 def together(fake_together: FakeTogether) -> FakeTogether:
     """Every endpoint the plugin calls, answering like Together for the right key."""
     routes = {
-        ("GET", "/models"): Reply.json([{"id": "openai/gpt-oss-20b", "object": "model", "created": 1, "type": "chat"}]),
+        ("GET", "/models"): Reply.json(
+            [{"id": "openai/gpt-oss-20b", "object": "model", "created": 1, "type": "chat"}]
+        ),
         ("POST", "/chat/completions"): lambda r: (
             guard()(r) if "guard" in r.json()["model"] else Reply.json(response("pong", usage=usage(5, 1)))
         ),
@@ -68,9 +80,13 @@ def together(fake_together: FakeTogether) -> FakeTogether:
 def test_provider_credentials_validate_with_the_right_key_only(
     dify: DifyApi, together: FakeTogether, credentials: dict
 ) -> None:
-    good = dify.dispatch("model/validate_provider_credentials", {"provider": "togetherai", "credentials": credentials})
+    good = dify.dispatch(
+        "model/validate_provider_credentials", {"provider": "togetherai", "credentials": credentials}
+    )
     wrong = {**credentials, "api_key": WRONG_KEY}
-    refused = dify.dispatch("model/validate_provider_credentials", {"provider": "togetherai", "credentials": wrong})
+    refused = dify.dispatch(
+        "model/validate_provider_credentials", {"provider": "togetherai", "credentials": wrong}
+    )
 
     assert good.ok() == [{"result": True, "credentials": credentials}]
     assert refused.error["error_type"] == "CredentialsValidateFailedError"
@@ -87,7 +103,9 @@ def test_a_customizable_model_validates_with_the_right_key_only(
     custom = {**credentials, **settings}
 
     good = dify.model("model/validate_model_credentials", model_type, model, custom)
-    refused = dify.model("model/validate_model_credentials", model_type, model, {**custom, "api_key": WRONG_KEY})
+    refused = dify.model(
+        "model/validate_model_credentials", model_type, model, {**custom, "api_key": WRONG_KEY}
+    )
 
     assert good.ok() == [{"result": True, "credentials": custom}]
     assert refused.error["error_type"] == "CredentialsValidateFailedError"
@@ -106,7 +124,11 @@ def test_a_customizable_model_has_a_schema_built_from_its_credentials(
     [payload] = dify.model("model/schema", model_type, model, {**credentials, **settings}).ok()
 
     schema = payload["model_schema"]
-    assert (schema["model"], schema["model_type"], schema["fetch_from"]) == (model, model_type, "customizable-model")
+    assert (schema["model"], schema["model_type"], schema["fetch_from"]) == (
+        model,
+        model_type,
+        "customizable-model",
+    )
     properties = schema["model_properties"]
     expected = {
         "llm": {"mode": "chat", "context_size": 32768},
@@ -122,12 +144,19 @@ def test_a_customizable_model_has_a_schema_built_from_its_credentials(
         assert [voice["name"] for voice in properties["voices"]] == ["narrator", "storyteller"]
 
 
-def test_embeddings_come_back_in_order_with_usage(dify: DifyApi, together: FakeTogether, credentials: dict) -> None:
+def test_embeddings_come_back_in_order_with_usage(
+    dify: DifyApi, together: FakeTogether, credentials: dict
+) -> None:
     model, settings = CUSTOM["text-embedding"]
     texts = [f"chunk {i} of a knowledge base" for i in range(5)]
 
     [result] = dify.model(
-        "text_embedding/invoke", "text-embedding", model, {**credentials, **settings}, texts=texts, input_type="document"
+        "text_embedding/invoke",
+        "text-embedding",
+        model,
+        {**credentials, **settings},
+        texts=texts,
+        input_type="document",
     ).ok()
 
     assert result["model"] == model
@@ -136,11 +165,17 @@ def test_embeddings_come_back_in_order_with_usage(dify: DifyApi, together: FakeT
     assert [r.json()["input"] for r in together.requests] == [texts]
 
 
-def test_embedding_token_counts_are_one_per_text(dify: DifyApi, together: FakeTogether, credentials: dict) -> None:
+def test_embedding_token_counts_are_one_per_text(
+    dify: DifyApi, together: FakeTogether, credentials: dict
+) -> None:
     model, settings = CUSTOM["text-embedding"]
 
     [payload] = dify.model(
-        "text_embedding/num_tokens", "text-embedding", model, {**credentials, **settings}, texts=["hello world", "知识库", ""]
+        "text_embedding/num_tokens",
+        "text-embedding",
+        model,
+        {**credentials, **settings},
+        texts=["hello world", "知识库", ""],
     ).ok()
 
     counts = payload["num_tokens"]
@@ -148,7 +183,9 @@ def test_embedding_token_counts_are_one_per_text(dify: DifyApi, together: FakeTo
     assert together.requests == []
 
 
-def test_rerank_returns_every_document_best_first(dify: DifyApi, together: FakeTogether, credentials: dict) -> None:
+def test_rerank_returns_every_document_best_first(
+    dify: DifyApi, together: FakeTogether, credentials: dict
+) -> None:
     model, _ = CUSTOM["rerank"]
 
     [result] = dify.model(
@@ -170,7 +207,13 @@ def test_voices_are_listed_and_speech_streams_back_whole(
 
     [voices] = dify.model("tts/model/voices", "tts", KOKORO, credentials, language="").ok()
     stream = dify.model(
-        "tts/invoke", "tts", KOKORO, credentials, tenant_id=dify.tenant, content_text="Hello there.", voice="af_nova"
+        "tts/invoke",
+        "tts",
+        KOKORO,
+        credentials,
+        tenant_id=dify.tenant,
+        content_text="Hello there.",
+        voice="af_nova",
     ).ok()
 
     assert voices["voices"] == [
@@ -197,7 +240,9 @@ def test_moderation_flags_unsafe_text_only(dify: DifyApi, together: FakeTogether
     model, _ = CUSTOM["moderation"]
 
     safe = dify.model("moderation/invoke", "moderation", model, credentials, text="How do I bake bread?").ok()
-    unsafe = dify.model("moderation/invoke", "moderation", model, credentials, text=f"How to make {UNSAFE_WORD}").ok()
+    unsafe = dify.model(
+        "moderation/invoke", "moderation", model, credentials, text=f"How to make {UNSAFE_WORD}"
+    ).ok()
 
     assert (safe, unsafe) == ([{"result": False}], [{"result": True}])
     assert [r.json()["messages"][0]["content"] for r in together.requests] == [
@@ -210,9 +255,25 @@ def test_a_real_model_embeds_through_the_daemon(dify: DifyApi, llama: Any) -> No
     custom = {"api_key": API_KEY, "endpoint_url": llama.base_url, "context_size": "2048", "max_chunks": "4"}
 
     [result] = dify.model(
-        "text_embedding/invoke", "text-embedding", "smollm2-135m", custom, texts=["llamas", "alpacas"], input_type="document"
+        "text_embedding/invoke",
+        "text-embedding",
+        "smollm2-135m",
+        custom,
+        texts=["llamas", "alpacas"],
+        input_type="document",
     ).ok()
 
     first, second = result["embeddings"]
     assert len(first) == len(second) == 576  # SmolLM2-135M's hidden size
     assert first != second
+
+
+def test_a_customizable_tts_model_without_a_default_voice_still_has_a_schema(
+    dify: DifyApi, credentials: dict
+) -> None:
+    # Dify requires `model_schema`: a null one fails the whole model settings page.
+    [payload] = dify.model("model/schema", "tts", "acme/voice", {**credentials, "voices": "alto, bass"}).ok()
+
+    properties = payload["model_schema"]["model_properties"]
+    assert "default_voice" not in properties
+    assert [voice["name"] for voice in properties["voices"]] == ["alto", "bass"]

@@ -60,12 +60,17 @@ def clone(tmp_path: Path) -> Path:
 
 
 def test_make_run_is_listed_answers_and_is_dropped_when_stopped(
-    daemon: Daemon, debugging_tenant: DifyApi, clone: Path, fake_together: FakeTogether, credentials: dict, tmp_path: Path
+    daemon: Daemon,
+    debugging_tenant: DifyApi,
+    clone: Path,
+    fake_together: FakeTogether,
+    credentials: dict,
+    tmp_path: Path,
 ) -> None:
     key = debugging_tenant.debugging_key()
-    (clone / ".env").write_text(
-        f"INSTALL_METHOD=remote\nREMOTE_INSTALL_URL=127.0.0.1:{daemon.debugging_port}\nREMOTE_INSTALL_KEY={key}\n"
-    )
+    settings = {"INSTALL_METHOD": "remote", "REMOTE_INSTALL_URL": f"127.0.0.1:{daemon.debugging_port}"}
+    settings["REMOTE_INSTALL_KEY"] = key
+    (clone / ".env").write_text("".join(f"{name}={value}\n" for name, value in settings.items()))
     venv = Path(sys.prefix)
     log = tmp_path / "make-run.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MAKE", "MFLAGS"))}
@@ -79,16 +84,28 @@ def test_make_run_is_listed_answers_and_is_dropped_when_stopped(
         [entry] = listed(debugging_tenant)
         assert entry["declaration"]["provider"] == "togetherai"
 
-        events = [chunk({"content": "Hello"}, model=LLAMA), chunk({"content": " there."}, "stop", usage(5, 2), model=LLAMA)]
+        events = [
+            chunk({"content": "Hello"}, model=LLAMA),
+            chunk({"content": " there."}, "stop", usage(5, 2), model=LLAMA),
+        ]
         fake_together.route("POST", "/chat/completions", Reply.sse(events))
         fake_together.route("GET", "/voices", Reply.json({"data": []}))
         fake_together.route("POST", "/audio/speech", Reply(200, {"Content-Type": "audio/mpeg"}, SPEECH_MP3))
-        fields = {"prompt_messages": [{"role": "user", "content": "Hi", "name": None}], "model_parameters": {}}
+        fields = {
+            "prompt_messages": [{"role": "user", "content": "Hi", "name": None}],
+            "model_parameters": {},
+        }
         stream = debugging_tenant.model(
             "llm/invoke", "llm", LLAMA, credentials, **fields, tools=[], stop=[], stream=True
         ).ok()
         speech = debugging_tenant.model(
-            "tts/invoke", "tts", KOKORO, credentials, tenant_id=debugging_tenant.tenant, content_text="Hi.", voice="af_heart"
+            "tts/invoke",
+            "tts",
+            KOKORO,
+            credentials,
+            tenant_id=debugging_tenant.tenant,
+            content_text="Hi.",
+            voice="af_heart",
         ).ok()
 
         assert "".join(p["delta"]["message"]["content"] for p in stream) == "Hello there."

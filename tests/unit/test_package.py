@@ -61,7 +61,6 @@ def tree(tmp_path: Path) -> Path:
         ".env",
         "models/.env",
         ".venv/lib/site.py",
-        
         "venv/bin/python",
         ".ci-test-venv/bin/python",
         ".ci-test-uv-venv/lib/python3.12/site-packages/big.so",

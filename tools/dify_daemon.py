@@ -46,14 +46,14 @@ def find_source() -> Path:
     if configured:
         path = Path(configured).expanduser()
         if not path.exists():
-            raise BuildUnavailable(f"{SOURCE_ENV}={configured} does not exist")
+            raise BuildUnavailable(f"its source at {SOURCE_ENV}={configured}, which does not exist")
         return path
     for folder in ROOT.parents:
         if (folder / VENDORED).is_file():
             return folder / VENDORED
     raise BuildUnavailable(
-        f"the dify-plugin-daemon {VERSION} source: set {SOURCE_ENV} to a tarball or a checkout of its "
-        f"{VERSION} tag, or put ../{VENDORED} beside this checkout"
+        f"its {VERSION} source: set {SOURCE_ENV} to a tarball or a checkout of the {VERSION} tag "
+        f"of dify-plugin-daemon, or put ../{VENDORED} beside this checkout"
     )
 
 
@@ -64,7 +64,7 @@ def find_go() -> Path:
         return Path(found)
     if GO_FALLBACK.is_file():
         return GO_FALLBACK
-    raise BuildUnavailable("Go (https://go.dev/dl/) on PATH or in /usr/local/go to build dify-plugin-daemon")
+    raise BuildUnavailable("Go (https://go.dev/dl/) on PATH or in /usr/local/go, to build it")
 
 
 def source_digest(source: Path) -> str:
@@ -89,7 +89,7 @@ def _module_root(folder: Path) -> Path:
         return folder
     candidates = [child for child in folder.iterdir() if (child / "go.mod").is_file()]
     if len(candidates) != 1:
-        raise BuildUnavailable(f"no go.mod of {MODULE} at the top of {folder}")
+        raise BuildUnavailable(f"a go.mod of {MODULE} at the top of {folder}")
     return candidates[0]
 
 
@@ -145,4 +145,4 @@ if __name__ == "__main__":
     try:
         print(build().dify.parent)
     except BuildUnavailable as missing:
-        sys.exit(f"cannot build dify-plugin-daemon: needs {missing}")
+        sys.exit(f"dify-plugin-daemon cannot be built here: it needs {missing}")

@@ -39,8 +39,9 @@ $(STAMP): $(RUN_STAMP) pyproject.toml
 run: .env $(RUN_STAMP)
 	@$(PY) -m main
 
+# Every layer; here a missing llama.cpp model or a daemon that cannot be built fails instead of skipping.
 test: $(STAMP)
-	TOGETHERAI_REQUIRE_LLAMA=1 $(PY) -m pytest $(PYTEST_ARGS)
+	TOGETHERAI_REQUIRE_LLAMA=1 TOGETHERAI_REQUIRE_DAEMON=1 $(PY) -m pytest $(PYTEST_ARGS)
 
 # The plugin's own cost against local servers (not part of `make test`); the table also goes to
 # bench/results/latest.md. RUNS=n sets the runs per figure.
@@ -53,7 +54,8 @@ mutate: $(STAMP)
 	$(PY) -m pip install --quiet --disable-pip-version-check "mutmut==3.8.1"
 	$(PY) -m tools.mutate "$(MODULE)" $(if $(KEEP),--keep)
 
-# dist/togetherai-<version>.difypkg: `dify plugin package` when the CLI is on PATH, else tools/package.py.
+# dist/togetherai-<version>.difypkg by `dify plugin package`: the CLI on PATH, else one built from the
+# daemon's source when Go is here (tools/dify_daemon.py, cached), else tools/package.py's same zip.
 package: $(STAMP)
 	$(PY) -m tools.package
 

@@ -82,3 +82,5 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.realserver)
         elif "/tests/runtime/" in str(item.path):
             item.add_marker(pytest.mark.runtime)
+        elif "/tests/daemon/" in str(item.path):
+            item.add_marker(pytest.mark.daemon)

@@ -1,9 +1,11 @@
 """Build `dist/<name>-<version>.difypkg`, the file Dify installs.
 
-With the `dify` CLI on PATH this runs `dify plugin package`. Without it, it writes the same thing
-the CLI does (dify-plugin-daemon `pkg/plugin_packager`): a plain zip of every file `.difyignore`
-allows (gitignore syntax; excluded folders are not entered), entries sorted by path, refused when
-the uncompressed total passes 50 MiB, with the five largest files named so the fix is obvious.
+This runs the real `dify plugin package`: the `dify` on PATH, else the one `tools.dify_daemon` builds
+from the daemon's source (cached) when Go and the source are here. A contributor with neither gets
+the same entries from this module, written as the CLI writes them (dify-plugin-daemon
+`pkg/plugin_packager`): a plain zip of every file `.difyignore` allows (gitignore syntax; excluded
+folders are not entered), entries sorted by path, refused when the uncompressed total passes
+50 MiB, with the five largest files named so the fix is obvious.
 Entries carry a fixed timestamp, so the same tree always gives the same bytes.
 
 Usage: python -m tools.package [--out-dir DIR]
@@ -22,6 +24,8 @@ from pathlib import Path
 
 import pathspec
 import yaml
+
+from tools import dify_daemon
 
 ROOT = Path(__file__).resolve().parents[1]
 MAX_BYTES = 50 * 1024 * 1024  # the CLI's default --max-size and the daemon's install limit
@@ -122,11 +126,22 @@ def build_with_cli(cli: str, root: Path, out_dir: Path) -> Path:
     return target
 
 
+def find_cli() -> str | None:
+    """The `dify` CLI: on PATH, else built from the daemon's source; None when neither can be had."""
+    on_path = shutil.which("dify")
+    if on_path:
+        return on_path
+    try:
+        return str(dify_daemon.build().dify)
+    except dify_daemon.BuildUnavailable:
+        return None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make package", description=__doc__.split("\n\n")[0])
     parser.add_argument("--out-dir", type=Path, default=ROOT / "dist", help="where the .difypkg goes (dist/)")
     args = parser.parse_args(argv)
-    cli = shutil.which("dify")
+    cli = find_cli()
     try:
         if cli:
             target = build_with_cli(cli, ROOT, args.out_dir)
@@ -140,7 +155,9 @@ def main(argv: list[str] | None = None) -> int:
             f"make package: `dify plugin package` failed with exit code {error.returncode}", file=sys.stderr
         )
         return 1
-    how = "dify plugin package" if cli else f"{IGNORE_FILE} rules (no dify CLI on PATH)"
+    how = (
+        "dify plugin package" if cli else f"{IGNORE_FILE} rules (no dify CLI on PATH, and no Go to build one)"
+    )
     print(f"{target} ({target.stat().st_size} bytes, built with {how})")
     return 0
 

@@ -13,9 +13,10 @@ unzips the package, makes a venv inside the unpacked folder and runs pytest ther
     `uv sync --all-groups --frozen --python 3.12` and `uv run --frozen --with pytest pytest`, both
     with `UV_PROJECT_ENVIRONMENT=.ci-test-uv-venv`.
 
-Both run here on a fresh `make package`, with this machine's Python 3.12 and no interpreter
-downloads, in the environment the check gives: `PLUGIN_FILE_PATH` names the package, and neither
-TOGETHER_API_KEY nor `make test`'s TOGETHERAI_REQUIRE_LLAMA is set. uv resolves and installs from
+Both run here on a fresh `make package` (by the real `dify plugin package` under `make test`), with
+this machine's Python 3.12 and no interpreter downloads, in the environment the check gives:
+`PLUGIN_FILE_PATH` names the package, and neither TOGETHER_API_KEY nor `make test`'s
+TOGETHERAI_REQUIRE_* settings are set. uv resolves and installs from
 the package index, as in the check. This file is not packed: it packs and runs the packaged suite.
 """
 
@@ -70,8 +71,8 @@ def ci_env() -> dict[str, str]:
     env = {
         key: value
         for key, value in os.environ.items()
-        if key not in {"TOGETHER_API_KEY", "TOGETHERAI_REQUIRE_LLAMA", "VIRTUAL_ENV", "PYTEST_ADDOPTS"}
-        and not key.startswith("UV_")
+        if key not in {"TOGETHER_API_KEY", "VIRTUAL_ENV", "PYTEST_ADDOPTS"}
+        and not key.startswith(("UV_", "TOGETHERAI_REQUIRE_"))
     }
     env["PATH"] = os.pathsep.join([sysconfig.get_config_var("BINDIR"), env.get("PATH", "")])
     env["UV_PYTHON_DOWNLOADS"] = "never"
@@ -80,9 +81,11 @@ def ci_env() -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def package(tmp_path_factory: pytest.TempPathFactory, ci_env: dict[str, str]) -> Path:
-    """A fresh `make package`."""
+    """A fresh `make package`: by the real `dify plugin package` wherever `make test` can build it."""
     out = tmp_path_factory.mktemp("dist")
-    check(run([sys.executable, "-m", "tools.package", "--out-dir", str(out)], PLUGIN_ROOT, ci_env))
+    report = check(run([sys.executable, "-m", "tools.package", "--out-dir", str(out)], PLUGIN_ROOT, ci_env))
+    if os.environ.get("TOGETHERAI_REQUIRE_DAEMON"):
+        assert "built with dify plugin package" in report, report
     [built] = out.glob("*.difypkg")
     return built
 

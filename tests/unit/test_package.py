@@ -14,7 +14,7 @@ from dify_plugin.core.entities.plugin.setup import PluginConfiguration
 
 pytest.importorskip("pathspec")
 
-from tools import package
+from tools import dify_daemon, package
 from tools.package import PackageError, build
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -61,7 +61,6 @@ def tree(tmp_path: Path) -> Path:
         ".env",
         "models/.env",
         ".venv/lib/site.py",
-        
         "venv/bin/python",
         ".ci-test-venv/bin/python",
         ".ci-test-uv-venv/lib/python3.12/site-packages/big.so",
@@ -80,6 +79,7 @@ def tree(tmp_path: Path) -> Path:
         "docs/pull-request.md",
         "tests/unit/test_pull_request_doc.py",
         "tests/runtime/test_official_ci.py",
+        "tests/daemon/test_installed_llm.py",
     ):
         write(root, dropped)
     return root
@@ -161,6 +161,7 @@ def test_this_repository_packs_its_runtime_files_and_tests_but_no_local_state(tm
         assert parts[0] not in {".venv", ".git", ".ci", "dist", ".pytest_cache", ".env", "docs"}, path
         assert not parts[0].startswith(".ci-test-") and path != "Makefile", path
         assert "__pycache__" not in parts and not path.endswith((".pyc", ".difypkg")), path
+        assert parts[:2] != ["tests", "daemon"], path  # needs Go, Postgres and Redis: never in the package
     assert packed == sorted(packed)
     assert sum(info.file_size for info in zipfile.ZipFile(target).infolist()) < package.MAX_BYTES
 
@@ -182,11 +183,11 @@ def test_the_packed_manifest_is_valid_and_names_the_file(tmp_path: Path) -> None
 def test_without_the_cli_make_package_writes_the_zip(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr(package.shutil, "which", lambda _name: None)
+    monkeypatch.setattr(package, "find_cli", lambda: None)
 
     assert package.main(["--out-dir", str(tmp_path)]) == 0
 
-    assert "no dify CLI on PATH" in capsys.readouterr().out
+    assert "no dify CLI on PATH, and no Go to build one" in capsys.readouterr().out
     assert zipfile.is_zipfile(tmp_path / package.package_name(ROOT))
 
 
@@ -195,10 +196,31 @@ def test_with_the_cli_make_package_hands_over_to_it(tmp_path: Path, monkeypatch:
     cli = tmp_path / "dify"
     cli.write_text(f'#!/bin/sh\necho "$@" > {log}\nfor last; do :; done\necho zip > "$last"\n')
     cli.chmod(cli.stat().st_mode | stat.S_IEXEC)
-    monkeypatch.setattr(package.shutil, "which", lambda _name: str(cli))
+    monkeypatch.setattr(package, "find_cli", lambda: str(cli))
 
     assert package.main(["--out-dir", str(tmp_path / "dist")]) == 0
 
     target = tmp_path / "dist" / package.package_name(ROOT)
     assert log.read_text().split() == ["plugin", "package", str(ROOT), "-o", str(target)]
     assert target.is_file()
+
+
+def test_the_cli_on_path_comes_first_then_one_built_from_source(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    built = dify_daemon.Binaries(tmp_path / "server", tmp_path / "dify")
+    monkeypatch.setattr(package.dify_daemon, "build", lambda: built)
+
+    monkeypatch.setattr(package.shutil, "which", lambda name: f"/opt/bin/{name}")
+    assert package.find_cli() == "/opt/bin/dify"
+    monkeypatch.setattr(package.shutil, "which", lambda _name: None)
+    assert package.find_cli() == str(tmp_path / "dify")
+
+
+def test_without_go_or_the_source_make_package_falls_back_to_the_zip(monkeypatch: pytest.MonkeyPatch) -> None:
+    def unavailable() -> dify_daemon.Binaries:
+        raise dify_daemon.BuildUnavailable("Go")
+
+    monkeypatch.setattr(package.shutil, "which", lambda _name: None)
+    monkeypatch.setattr(package.dify_daemon, "build", unavailable)
+    assert package.find_cli() is None

@@ -28,8 +28,9 @@ GOOD_KEY = "3f1c2a9e-5b7d-4e8f-9a0b-1c2d3e4f5a6b"
 class DebuggingPort:
     """A TCP listener on loopback that records, per connection, the JSON messages it received."""
 
-    def __init__(self) -> None:
-        self._listener = socket.create_server(("127.0.0.1", 0))
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self._listener = socket.create_server((host, 0), family=family)
         self.port = self._listener.getsockname()[1]
         self.connections: list[list[dict]] = []
         self.declared = threading.Event()  # a connection sent its `end`
@@ -199,3 +200,19 @@ def test_an_accepted_key_goes_on_to_declare_the_plugin(debugging_port: Debugging
     assert types[:3] == ["handshake", "manifest_declaration", "model_declaration"]
     assert "asset_chunk" in types and "end" in types
     assert session[1]["data"]["name"] == "togetherai"
+
+
+def test_the_sdk_connects_where_the_check_connected() -> None:
+    """An IPv6 `[host]:port`: the SDK's own reading of REMOTE_INSTALL_URL would split it at its first
+    colon; given the host and port the check found, it connects there."""
+    port = DebuggingPort(host="::1")
+    process = start(f"[::1]:{port.port}")
+    try:
+        assert port.declared.wait(60), process.stderr
+    finally:
+        process.kill()
+        process.wait(10)
+        port.close()
+
+    probe, session = port.connections
+    assert [m["type"] for m in probe] == ["handshake"] and session[1]["type"] == "manifest_declaration"

@@ -837,6 +837,59 @@ def test_token_count_is_offline_deterministic_and_counts_what_is_sent() -> None:
     assert model.get_num_tokens(MODEL, CREDENTIALS, with_image) == plain  # the image is not counted as text
 
 
+def tool_call(call_id: str, name: str, arguments: str) -> AssistantPromptMessage.ToolCall:
+    function = AssistantPromptMessage.ToolCall.ToolCallFunction(name=name, arguments=arguments)
+    return AssistantPromptMessage.ToolCall(id=call_id, type="function", function=function)
+
+
+def counted_as_sent(body: dict) -> int:
+    """The counting rule read off the request Together receives: per message 3 tokens of template
+    plus its role, text, reasoning, name and tool calls; per tool 8 tokens of wrapper plus its
+    schema as sent; 3 for the reply's priming."""
+    total = 3
+    for message in body["messages"]:
+        content = message["content"]
+        texts = [content] if isinstance(content, str) else [p["text"] for p in content if p["type"] == "text"]
+        texts += [message["role"], message.get("reasoning", ""), message.get("name", "")]
+        for call in message.get("tool_calls", []):
+            texts += [call["function"]["name"], call["function"]["arguments"]]
+        total += 3 + sum(count_tokens(text) for text in texts)
+    for tool in body.get("tools", []):
+        total += 8 + count_tokens(json.dumps(tool["function"], ensure_ascii=False, sort_keys=True))
+    return total
+
+
+@respx.mock
+def test_the_offline_count_is_the_count_of_the_request_it_stands_for() -> None:
+    route = respx.post(CHAT_URL).mock(return_value=sse(text_chunks("ok")))
+    image = part("image", url="https://example.com/cat.jpg", mime_type="image/jpeg")
+    history = [
+        SystemPromptMessage(content="You are terse."),
+        UserPromptMessage(content=[TextPromptMessageContent(data="Weather in Oslo? "), image], name="alice"),
+        AssistantPromptMessage(
+            content="<think>\nAsk both tools.\n</think>\n\nChecking.",
+            name="planner",
+            tool_calls=[
+                tool_call("call_0", "get_weather", '{"city": "Oslo"}'),
+                tool_call("call_1", "get_time", '{"zone": "Europe/Oslo"}'),
+            ],
+        ),
+        ToolPromptMessage(content="Snow, -3 °C", tool_call_id="call_0", name="get_weather"),
+        ToolPromptMessage(content="09:00", tool_call_id="call_1", name="get_time"),
+    ]
+
+    convert = PromptMessageTool(
+        name="convert",
+        description="Convertit des °C en °F, à l'unité près.",  # non-ASCII is sent as it is
+        parameters={"type": "object", "properties": {"celsius": {"type": "number"}}},
+    )
+    tools = [WEATHER, TIME, convert]
+
+    ask(history, tools=tools)
+
+    assert llm().get_num_tokens(MODEL, CREDENTIALS, history, tools) == counted_as_sent(sent(route))
+
+
 @respx.mock
 def test_an_earlier_turns_reasoning_counts_as_it_is_sent_back() -> None:
     # Dify trims history and budgets max_tokens from this count: reasoning that goes back to

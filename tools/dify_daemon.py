@@ -95,9 +95,10 @@ def _module_root(folder: Path) -> Path:
 
 def _go_build(go: Path, module: Path, target: Path, package: str, ldflags: str) -> None:
     # GOTOOLCHAIN=local: an older Go must fail here with its own message, not fetch a toolchain.
+    # -trimpath: each build unpacks into a new folder; without it Go's build cache would miss every time.
     env = {**os.environ, "CGO_ENABLED": "0", "GOTOOLCHAIN": "local"}
     result = subprocess.run(
-        [str(go), "build", "-ldflags", ldflags, "-o", str(target), package],
+        [str(go), "build", "-trimpath", "-ldflags", ldflags, "-o", str(target), package],
         cwd=module,
         env=env,
         capture_output=True,

@@ -12,11 +12,12 @@ import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
 from tests.daemon.dify_api import DifyApi
-from tests.daemon.services import Daemon, Postgres, Redis, ServiceUnavailable
+from tests.daemon.services import Daemon, Postgres, Redis, Service, ServiceUnavailable
 from tools import dify_daemon
 from tools.dify_daemon import Binaries, BuildUnavailable
 from tools.package import package_name
@@ -25,7 +26,8 @@ ROOT = Path(__file__).resolve().parents[2]
 REQUIRE = "TOGETHERAI_REQUIRE_DAEMON"
 
 
-def unavailable(what: str) -> None:
+def unavailable(what: str) -> NoReturn:
+    """Skip, or under `make test` fail, with one line naming what is missing."""
     message = f"the real plugin daemon needs {what}"
     if os.environ.get(REQUIRE):
         pytest.fail(message, pytrace=False)
@@ -40,7 +42,8 @@ def binaries() -> Binaries:
         unavailable(str(missing))
 
 
-def _started(service_class: type) -> object:
+def _started[S: Service](service_class: type[S]) -> S:
+    """A started `service_class`; a service that fails to start is stopped (its folder removed) first."""
     try:
         service = service_class()
     except ServiceUnavailable as missing:

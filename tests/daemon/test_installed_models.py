@@ -199,6 +199,36 @@ def test_rerank_returns_every_document_best_first(
     assert together.requests[0].json()["query"] == QUERY
 
 
+def test_rerank_without_a_threshold_or_top_n_returns_every_document(
+    dify: DifyApi, together: FakeTogether, credentials: dict
+) -> None:
+    # Dify sends null for both when the knowledge base sets neither.
+    model, _ = CUSTOM["rerank"]
+
+    [result] = dify.model(
+        "rerank/invoke",
+        "rerank",
+        model,
+        credentials,
+        query=QUERY,
+        docs=DOCS,
+        score_threshold=None,
+        top_n=None,
+    ).ok()
+
+    best_first = sorted(SCORES, key=lambda i: (-SCORES[i], i))
+    assert [(d["index"], d["score"]) for d in result["docs"]] == [(i, SCORES[i]) for i in best_first]
+    assert together.requests[0].json()["top_n"] == len(DOCS)
+
+
+def test_a_call_without_a_user_is_answered(dify: DifyApi, together: FakeTogether, credentials: dict) -> None:
+    # Dify's API leaves `user_id` out when it has none; the daemon then sends the plugin "".
+    data = {"provider": "togetherai", "model_type": "moderation", "model": "acme/llama-guard"}
+    data |= {"credentials": credentials, "text": "How do I bake bread?"}
+
+    assert dify.dispatch("moderation/invoke", data, user_id=None).ok() == [{"result": False}]
+
+
 def test_voices_are_listed_and_speech_streams_back_whole(
     dify: DifyApi, together: FakeTogether, credentials: dict
 ) -> None:

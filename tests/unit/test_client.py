@@ -205,6 +205,27 @@ def test_failures_after_the_request_was_sent_are_not_retried(
     assert_clean(caught.value)
 
 
+@respx.mock
+@pytest.mark.parametrize(
+    ("exc", "said"),
+    [
+        (httpx.ConnectError("connection refused"), "failed: connection refused"),
+        (httpx.ConnectTimeout("handshake"), "timed out: handshake"),
+        (httpx.ReadTimeout("the read did not complete"), "timed out: the read did not complete"),
+        (httpx.ReadError(""), "failed: ReadError"),  # no message: the kind of failure
+        (httpx.ConnectError(f"refused for Bearer {API_KEY}"), "failed: refused for Bearer [REDACTED]"),
+    ],
+)
+def test_a_transport_failure_says_where_and_how_it_failed(exc: Exception, said: str) -> None:
+    respx.post(f"{BASE}/chat/completions").mock(side_effect=exc)
+
+    with pytest.raises(dify.InvokeConnectionError) as caught:
+        client().post_json("/chat/completions", {})
+
+    assert str(caught.value) == f"Connection to Together AI at {BASE} {said}"
+    assert_clean(caught.value)
+
+
 def _closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -379,14 +400,17 @@ def test_a_stream_with_nothing_in_it_is_truncated(body: bytes) -> None:
 
 
 @respx.mock
-@pytest.mark.parametrize("data", ["{broken", "[1, 2]", '"text"', "null", "42"])
+@pytest.mark.parametrize("data", ["{broken", "[1, 2]", '"text"', "null", "42", "x" * 300])
 def test_a_stream_event_that_is_not_a_json_object_is_server_unavailable(data: str) -> None:
     respx.post(f"{BASE}/chat/completions").mock(
         return_value=httpx.Response(200, content=f"data: {data}\n\ndata: [DONE]\n\n".encode())
     )
 
-    with pytest.raises(dify.InvokeServerUnavailableError, match="malformed stream event"):
+    with pytest.raises(dify.InvokeServerUnavailableError) as caught:
         list(events(client(), "/chat/completions", {}))
+
+    # the event quoted, up to its first 200 characters
+    assert str(caught.value) == f"Together AI sent a malformed stream event: {data[:200]!r}"
 
 
 @respx.mock

@@ -652,6 +652,7 @@ def test_multipart_files_are_resent_whole_on_retry(no_retry_waits: list[float]) 
         ("https://gateway.example.com/together/", "https://gateway.example.com/together/v1"),
         ("https://gateway.example.com/together/v1?x=1#frag", "https://gateway.example.com/together/v1"),
         ("HTTPS://API.TOGETHER.AI/v1", "https://api.together.ai/v1"),
+        ("https://gateway.example.com/X", "https://gateway.example.com/X/v1"),  # only slashes are trimmed
     ],
 )
 def test_endpoint_url_is_normalised(given: str | None, expected: str) -> None:
@@ -677,6 +678,13 @@ def test_endpoint_url_junk_is_a_bad_request(junk: str) -> None:
     assert str(caught.value) == (
         f"endpoint_url must be an http or https URL such as https://api.together.ai/v1, got {junk!r}"
     )
+
+
+def test_an_endpoint_url_with_a_user_name_or_password_is_a_bad_request() -> None:
+    with pytest.raises(dify.InvokeBadRequestError) as caught:
+        normalize_endpoint_url("https://me:secret@api.together.ai/v1")
+
+    assert str(caught.value) == "endpoint_url must not contain a user name or password"
 
 
 @respx.mock

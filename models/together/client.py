@@ -349,7 +349,7 @@ def _retry_wait(response: httpx.Response, error: InvokeError, attempt: int) -> f
     status; a wait longer than `MAX_RETRY_WAIT` is reported at once.
     """
     status, headers = response.status_code, response.headers
-    verdict = headers.get("x-should-retry", "").strip().lower()
+    verdict = headers.get("x-should-retry", "").lower()  # httpx strips the spaces around a header value
     retryable = (status in RETRY_STATUSES or (verdict == "true" and status >= 500)) and verdict != "false"
     if attempt >= MAX_ATTEMPTS or not retryable or isinstance(error, InvokeBadRequestError):
         return None
@@ -368,7 +368,6 @@ def _seconds_from_header(value: str | None) -> float | None:
     """Seconds from a delay (`"2"`, `"0.5"`), a Unix time or an HTTP date; None when absent or unreadable."""
     if not value:
         return None
-    value = value.strip()
     try:
         number = float(value)
     except ValueError:

@@ -287,3 +287,10 @@ def test_a_call_without_a_name_is_named_by_its_position(fragments: list[dict], m
 
     with pytest.raises(InvokeServerUnavailableError, match=f"^Together AI sent {message}$"):
         buffers.calls()
+
+
+def test_arguments_sent_decoded_keep_their_characters() -> None:
+    buffers = ToolCallBuffers()
+    buffers.add([{"id": "a", "function": {"name": "f", "arguments": {"city": "Zürich"}}}])
+
+    assert buffers.calls()[0].function.arguments == '{"city": "Zürich"}'

@@ -178,7 +178,8 @@ def test_together_warnings_are_logged(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.INFO, logger="models.llm.stream"):
         assert text_of(ask()) == "Sunny."
 
-    assert [record.getMessage() for record in caplog.records] == ["Together AI warning: max_tokens lowered to 512"]
+    logged = [record.getMessage() for record in caplog.records]
+    assert logged == ["Together AI warning: max_tokens lowered to 512"]
 
 
 @respx.mock
@@ -227,7 +228,8 @@ def test_a_blocking_completion_shows_its_text() -> None:
 
 @respx.mock
 def test_a_finish_reason_that_is_not_a_string_is_a_server_error() -> None:
-    respx.post(CHAT_URL).mock(return_value=sse([choice_event(delta={"content": "x"}, finish_reason=["stop"])]))
+    event = choice_event(delta={"content": "x"}, finish_reason=["stop"])
+    respx.post(CHAT_URL).mock(return_value=sse([event]))
 
     with pytest.raises(InvokeServerUnavailableError) as raised:
         ask()

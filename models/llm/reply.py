@@ -130,7 +130,7 @@ class SurrogateHalves:
     def push(self, text: str) -> str:
         if self._held:
             text, self._held = self._held + text, ""
-        if text.isascii() or not _SURROGATE.search(text):
+        if not _SURROGATE.search(text):
             return text
         if "\ud800" <= text[-1] <= "\udbff":
             text, self._held = text[:-1], text[-1]

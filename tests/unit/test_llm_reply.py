@@ -155,6 +155,7 @@ def test_tool_call_buffers_keep_parallel_calls_apart() -> None:
         ("a", "f", "{}"),
         ("b", "g", '{"x": 1}'),
     ]
+    assert [c.type for c in calls] == ["function", "function"]
 
 
 def test_fragments_without_index_continue_the_latest_call() -> None:
@@ -189,7 +190,8 @@ def test_a_held_back_stop_string_ends_the_answer_when_reasoning_resumes() -> Non
 def test_a_closing_think_tag_without_an_opening_one_is_dropped_and_logged(caplog) -> None:
     assert assemble(["reasoning", "</think>", "\n\nAnswer"]) == "reasoning\n\nAnswer"
     # the operator learns the model needs `think_tags`
-    assert "A think block closed that never opened: its reasoning shows as answer" in caplog.text
+    logged = [record.getMessage() for record in caplog.records]
+    assert logged == ["A think block closed that never opened: its reasoning shows as answer"]
 
 
 @pytest.mark.parametrize(
@@ -294,3 +296,21 @@ def test_arguments_sent_decoded_keep_their_characters() -> None:
     buffers.add([{"id": "a", "function": {"name": "f", "arguments": {"city": "Zürich"}}}])
 
     assert buffers.calls()[0].function.arguments == '{"city": "Zürich"}'
+
+
+@pytest.mark.parametrize(
+    ("function", "quoted"),
+    [
+        ({"name": "f", "arguments": "[" + "1," * 150}, "[" + "1," * 99 + "1"),
+        ({"name": "f", "arguments": [1] * 150}, "[" + "1, " * 66 + "1"),  # as JSON
+    ],
+    ids=["arguments-text", "arguments-value"],
+)
+def test_a_malformed_value_is_quoted_up_to_200_characters(function: dict, quoted: str) -> None:
+    buffers = ToolCallBuffers()
+
+    with pytest.raises(InvokeServerUnavailableError) as raised:
+        buffers.add([{"id": "a", "function": function}])
+        buffers.calls()
+
+    assert str(raised.value).endswith(": " + quoted)

@@ -37,18 +37,23 @@ STOPS = st.lists(
     max_size=3,
 )
 TAGS = re.compile("(</?think>)")
+BEGINNINGS = "|".join(re.escape(tag[:n]) for tag in ("<think>", "</think>") for n in range(1, len(tag)))
+BROKEN_TAGS_AT_THE_END = re.compile(f"(?:{BEGINNINGS})+\\Z")
 
 
 def reference(text: str, stop: list[str], think_opened: bool = False) -> str:
     """What the answer `text` should show, from the rules alone: it ends before the earliest stop
     string; think blocks do not nest (a `<think>` inside one is dropped) and the first `</think>`
-    closes one (elsewhere it is dropped); a block shows as `<think>\\n`, its text without leading
-    whitespace, `</think>` (`\\n</think>` when the answer ends inside it); an empty block is
-    dropped with the whitespace after it."""
+    closes one (elsewhere it is dropped); beginnings of tags right before a tag are dropped; a
+    block shows as `<think>\\n`, its text without leading whitespace, `</think>` (`\\n</think>`
+    when the answer ends inside it); an empty block is dropped with the whitespace after it."""
     ends = [text.find(word) for word in stop if word in text]
     text = text[: min(ends)] if ends else text
     shown, block, inside, skip_space = [], "", think_opened, False
-    for part in TAGS.split(text):
+    parts = TAGS.split(text)
+    for at in range(0, len(parts) - 1, 2):  # each text followed by a tag
+        parts[at] = BROKEN_TAGS_AT_THE_END.sub("", parts[at])
+    for part in parts:
         if part == "<think>" and not inside:
             inside, block, skip_space = True, "", False
         elif part == "</think>" and inside:
@@ -109,6 +114,8 @@ def test_think_tags_in_the_output_are_always_balanced(text: str, cuts: list[int]
         (["<think>", "  <think>\nplan</think>ok"], "<think>\nplan</think>ok"),
         (["<think>x<think>y</think>z"], "<think>\nxy</think>z"),  # blocks do not nest
         (["<think>x<", "think>y</think>z"], "<think>\nxy</think>z"),  # wherever the text is split
+        (["<thi</think>nk> ok"], "nk> ok"),  # a dropped tag joins no new one
+        (["a <th", "<think>\n</think>ink>"], "a ink>"),  # nor does a dropped empty block
         (["a < b and <b>bold</b>"], "a < b and <b>bold</b>"),
         (["ends with <thi"], "ends with <thi"),
     ],

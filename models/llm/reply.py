@@ -130,7 +130,7 @@ class SurrogateHalves:
     def push(self, text: str) -> str:
         if self._held:
             text, self._held = self._held + text, ""
-        if text.isascii() or not _SURROGATE.search(text):
+        if not _SURROGATE.search(text):
             return text
         if "\ud800" <= text[-1] <= "\udbff":
             text, self._held = text[:-1], text[-1]
@@ -192,9 +192,10 @@ class InlineThink:
     """Passes answer text through, balancing the model's own `<think>` tags and dropping empty blocks.
 
     Think blocks do not nest: inside a block a `<think>` opens nothing more and is dropped, and the
-    first `</think>` closes the block. A block's `<think>` is shown with its first text. A trailing
-    fragment that may be the start of a tag is held until the next text decides it, so the output
-    never depends on where the text was split.
+    first `</think>` closes the block. A block's `<think>` is shown with its first text. Broken tags
+    right before a tag are dropped (see `_broken_tags`), so no tag appears that the model did not
+    write. A trailing fragment that may be the start of a tag is held until the next text decides
+    it, so the output never depends on where the text was split.
     """
 
     def __init__(self) -> None:
@@ -212,13 +213,13 @@ class InlineThink:
         out: list[str] = []
         position = 0
         while tag := _TAG.search(data, position):
-            self._text(data[position : tag.start()], out)
+            self._text(data[position : tag.start() - _broken_tags(data, position, tag.start())], out)
             if tag.group() == THINK_CLOSE:
                 self._close(out)
             elif not self._inside:
                 self.open()
             position = tag.end()
-        keep = max(_partial_tag(data, tag, position) for tag in (THINK_OPEN, THINK_CLOSE))
+        keep = _broken_tags(data, position, len(data))
         self._text(data[position : len(data) - keep], out)
         self._tail = data[len(data) - keep :]
         return "".join(out)
@@ -257,12 +258,22 @@ class InlineThink:
             out.append(THINK_CLOSE)
 
 
-def _partial_tag(data: str, tag: str, start: int) -> int:
-    """The length of the longest proper prefix of `tag` that `data[start:]` ends with."""
-    for length in range(min(len(tag) - 1, len(data) - start), 0, -1):
-        if data.endswith(tag[:length]):
-            return length
-    return 0
+def _broken_tags(data: str, start: int, end: int) -> int:
+    """The length of the longest end of `data[start:end]` made of beginnings of tags, like `<th<`.
+
+    At the end of a text they are held, as the next text may complete a tag. Right before a tag
+    they are dropped: once that tag or its empty block is dropped, they would join the text after
+    it into a new tag (`<thi</think>nk>` shows `nk>`). Each beginning holds one `<`, so the end
+    splits into them at each `<`, wherever the text was cut.
+    """
+    cut = end
+    while (at := data.rfind("<", start, cut)) >= 0 and _is_tag_beginning(data[at:cut]):
+        cut = at
+    return end - cut
+
+
+def _is_tag_beginning(text: str) -> bool:
+    return any(len(text) < len(tag) and tag.startswith(text) for tag in (THINK_OPEN, THINK_CLOSE))
 
 
 @dataclass

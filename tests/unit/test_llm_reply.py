@@ -37,18 +37,23 @@ STOPS = st.lists(
     max_size=3,
 )
 TAGS = re.compile("(</?think>)")
+BEGINNINGS = "|".join(re.escape(tag[:n]) for tag in ("<think>", "</think>") for n in range(1, len(tag)))
+BROKEN_TAGS_AT_THE_END = re.compile(f"(?:{BEGINNINGS})+\\Z")
 
 
 def reference(text: str, stop: list[str], think_opened: bool = False) -> str:
     """What the answer `text` should show, from the rules alone: it ends before the earliest stop
     string; think blocks do not nest (a `<think>` inside one is dropped) and the first `</think>`
-    closes one (elsewhere it is dropped); a block shows as `<think>\\n`, its text without leading
-    whitespace, `</think>` (`\\n</think>` when the answer ends inside it); an empty block is
-    dropped with the whitespace after it."""
+    closes one (elsewhere it is dropped); beginnings of tags right before a tag are dropped; a
+    block shows as `<think>\\n`, its text without leading whitespace, `</think>` (`\\n</think>`
+    when the answer ends inside it); an empty block is dropped with the whitespace after it."""
     ends = [text.find(word) for word in stop if word in text]
     text = text[: min(ends)] if ends else text
     shown, block, inside, skip_space = [], "", think_opened, False
-    for part in TAGS.split(text):
+    parts = TAGS.split(text)
+    for at in range(0, len(parts) - 1, 2):  # each text followed by a tag
+        parts[at] = BROKEN_TAGS_AT_THE_END.sub("", parts[at])
+    for part in parts:
         if part == "<think>" and not inside:
             inside, block, skip_space = True, "", False
         elif part == "</think>" and inside:
@@ -109,6 +114,8 @@ def test_think_tags_in_the_output_are_always_balanced(text: str, cuts: list[int]
         (["<think>", "  <think>\nplan</think>ok"], "<think>\nplan</think>ok"),
         (["<think>x<think>y</think>z"], "<think>\nxy</think>z"),  # blocks do not nest
         (["<think>x<", "think>y</think>z"], "<think>\nxy</think>z"),  # wherever the text is split
+        (["<thi</think>nk> ok"], "nk> ok"),  # a dropped tag joins no new one
+        (["a <th", "<think>\n</think>ink>"], "a ink>"),  # nor does a dropped empty block
         (["a < b and <b>bold</b>"], "a < b and <b>bold</b>"),
         (["ends with <thi"], "ends with <thi"),
     ],
@@ -155,6 +162,7 @@ def test_tool_call_buffers_keep_parallel_calls_apart() -> None:
         ("a", "f", "{}"),
         ("b", "g", '{"x": 1}'),
     ]
+    assert [c.type for c in calls] == ["function", "function"]
 
 
 def test_fragments_without_index_continue_the_latest_call() -> None:
@@ -189,7 +197,8 @@ def test_a_held_back_stop_string_ends_the_answer_when_reasoning_resumes() -> Non
 def test_a_closing_think_tag_without_an_opening_one_is_dropped_and_logged(caplog) -> None:
     assert assemble(["reasoning", "</think>", "\n\nAnswer"]) == "reasoning\n\nAnswer"
     # the operator learns the model needs `think_tags`
-    assert "A think block closed that never opened: its reasoning shows as answer" in caplog.text
+    logged = [record.getMessage() for record in caplog.records]
+    assert logged == ["A think block closed that never opened: its reasoning shows as answer"]
 
 
 @pytest.mark.parametrize(
@@ -287,3 +296,28 @@ def test_a_call_without_a_name_is_named_by_its_position(fragments: list[dict], m
 
     with pytest.raises(InvokeServerUnavailableError, match=f"^Together AI sent {message}$"):
         buffers.calls()
+
+
+def test_arguments_sent_decoded_keep_their_characters() -> None:
+    buffers = ToolCallBuffers()
+    buffers.add([{"id": "a", "function": {"name": "f", "arguments": {"city": "Zürich"}}}])
+
+    assert buffers.calls()[0].function.arguments == '{"city": "Zürich"}'
+
+
+@pytest.mark.parametrize(
+    ("function", "quoted"),
+    [
+        ({"name": "f", "arguments": "[" + "1," * 150}, "[" + "1," * 99 + "1"),
+        ({"name": "f", "arguments": [1] * 150}, "[" + "1, " * 66 + "1"),  # as JSON
+    ],
+    ids=["arguments-text", "arguments-value"],
+)
+def test_a_malformed_value_is_quoted_up_to_200_characters(function: dict, quoted: str) -> None:
+    buffers = ToolCallBuffers()
+
+    with pytest.raises(InvokeServerUnavailableError) as raised:
+        buffers.add([{"id": "a", "function": function}])
+        buffers.calls()
+
+    assert str(raised.value).endswith(": " + quoted)

@@ -75,7 +75,9 @@ def completion_chunk_delta(event: Mapping[str, Any]) -> Delta:
 def chat_response_delta(payload: Mapping[str, Any]) -> Delta:
     """A whole `ChatCompletionResponse` as one delta; tool calls get their position as index."""
     choice = _required_choice(payload)
-    message = choice.get("message") or {}
+    message = choice.get("message")
+    if type(message) is not dict:
+        raise InvokeServerUnavailableError(f"Together AI answered a choice without a message: {message!r:.200}")
     calls = _tool_calls(message.get("tool_calls"))
     return Delta(
         content=_string(message.get("content")),

@@ -106,6 +106,19 @@ def test_a_blocking_answer_without_a_choice_is_a_server_error() -> None:
 
 
 @respx.mock
+@pytest.mark.parametrize("message", ["x", None, ["x"]], ids=["text", "null", "list"])
+def test_a_blocking_choice_whose_message_is_not_an_object_is_a_server_error(message: object) -> None:
+    payload = response("x")
+    payload["choices"][0]["message"] = message
+    respx.post(CHAT_URL).mock(return_value=httpx.Response(200, json=payload))
+
+    with pytest.raises(InvokeServerUnavailableError) as raised:
+        ask(stream=False)
+
+    assert str(raised.value) == f"Together AI answered a choice without a message: {message!r}"
+
+
+@respx.mock
 def test_blocking_calls_without_index_or_id_stay_apart() -> None:
     calls = [
         {"type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Oslo"}'}},

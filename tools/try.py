@@ -126,7 +126,7 @@ def print_llm(messages: Messages, out: TextIO, err: TextIO, local: bool = False)
         usage, finish = delta.get("usage") or usage, delta.get("finish_reason") or finish
     out.write("\n")
     if usage:
-        price = LOCAL_PRICE if local else f"{_price(usage['total_price'])} {usage['currency']}"
+        price = _price(usage, local)
         err.write(
             f"-- {usage['prompt_tokens']} prompt + {usage['completion_tokens']} completion tokens, "
             f"{price}, {float(usage['latency']):.2f} s, finish: {finish}\n"
@@ -140,7 +140,7 @@ def print_embedding(messages: Messages, out: TextIO, local: bool = False) -> Non
             head = ", ".join(f"{value:.4f}" for value in vector[:6])
             out.write(f"{len(vector)} dimensions: [{head}, ...]\n")
         usage = payload["usage"]
-        price = LOCAL_PRICE if local else f"{_price(usage['total_price'])} {usage['currency']}"
+        price = _price(usage, local)
         out.write(f"-- {usage['tokens']} tokens, {price}\n")
 
 
@@ -170,9 +170,12 @@ def print_result(messages: Messages, model_type: str, out: TextIO) -> None:
         out.write(f"{result}\n")
 
 
-def _price(value: str | float) -> str:
-    """A price as plain decimals: the SDK sends Decimals as strings such as `0E-7`."""
-    return format(Decimal(str(value)).normalize(), "f")
+def _price(usage: dict[str, Any], local: bool) -> str:
+    """The usage's total price in plain decimals (the SDK sends Decimals as strings such as `0E-7`)
+    and its currency; `LOCAL_PRICE` when a local server answered."""
+    if local:
+        return LOCAL_PRICE
+    return f"{format(Decimal(str(usage['total_price'])).normalize(), 'f')} {usage['currency']}"
 
 
 def _stream(messages: Messages) -> Iterator[dict[str, Any]]:

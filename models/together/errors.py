@@ -123,7 +123,7 @@ def error_for_response(
     if request_id := headers.get("x-request-id"):
         details += f", request id {request_id}"
     description = f"Together AI: {message} ({details})"
-    if advice := _advice_for(text):  # the message is read from this text
+    if advice := _advice_for(text):  # the description quotes this same text
         return InvokeBadRequestError(redact(f"{description}. {advice}", secret))
     return error_class_for_status(status)(redact(description, secret))
 

@@ -8,6 +8,7 @@ stop sequences, finish reasons and errors. Text assembly details are in test_llm
 from __future__ import annotations
 
 import json
+import logging
 
 import httpx
 import pytest
@@ -23,6 +24,7 @@ from dify_plugin.entities.model.message import (
     UserPromptMessage,
 )
 from dify_plugin.errors.model import (
+    CredentialsValidateFailedError,
     InvokeBadRequestError,
     InvokeConnectionError,
     InvokeError,
@@ -32,6 +34,7 @@ from dify_plugin.errors.model import (
 
 respx = pytest.importorskip("respx")
 
+from models.llm import llm as llm_module
 from models.llm.num_tokens import count_prompt_tokens
 from models.together.tokens import count_tokens
 from tests.conftest import API_KEY
@@ -1044,3 +1047,37 @@ def test_reasoning_and_cached_tokens_are_priced_as_together_bills_them(details: 
 
     assert (last.delta.usage.prompt_tokens, last.delta.usage.completion_tokens) == (20, 40)
     assert last.delta.usage.total_price == (20 * INPUT_PRICE + 40 * OUTPUT_PRICE) / 1_000_000
+
+
+@respx.mock
+@pytest.mark.parametrize("stream", [True, False], ids=["streamed", "blocking"])
+def test_completion_mode_sends_the_stop_strings_and_ends_the_answer_before_one(stream: bool) -> None:
+    # A server that ignores `stop` (as some gateways do) must not show Dify the text after it.
+    text = " Paris.\nQ: And Spain?"
+    if stream:
+        answer = sse([completion_chunk(" Paris.\nQ"), completion_chunk(": And Spain?", finish_reason="eos")])
+    else:
+        answer = httpx.Response(200, json=completion_response(text))
+    route = respx.post(COMPLETIONS_URL).mock(return_value=answer)
+    credentials = {**CUSTOM_CREDENTIALS, "mode": "completion"}
+
+    chunks = ask(model=CUSTOM, credentials=credentials, stop=["\nQ:"], stream=stream)
+
+    assert text_of(chunks) == " Paris."
+    assert sent(route)["stop"] == ["\nQ:"]
+
+
+def test_a_fault_of_the_plugin_while_checking_llm_credentials_is_said_so_and_logged_without_the_key(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(*args: object, **kwargs: object) -> dict:
+        raise KeyError(f"unexpected field for {API_KEY}")
+
+    monkeypatch.setattr(llm_module, "chat_request", broken)
+
+    with pytest.raises(CredentialsValidateFailedError, match="fault is in the plugin") as caught:
+        llm().validate_credentials(MODEL, CREDENTIALS)
+
+    assert API_KEY not in str(caught.value)
+    [record] = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert "KeyError: 'unexpected field for [REDACTED]'" in record.getMessage()
